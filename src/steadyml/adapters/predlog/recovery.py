@@ -1,0 +1,175 @@
+"""Recovery after a crash: seal every leftover open segment, remove temp files.
+
+A writer recovers its own worker's files when it starts. :func:`recover` does the same
+from outside (the CLI, a test, an operator) for one worker or all of them. It only touches
+workers whose lock it can take (see :mod:`~steadyml.adapters.predlog.locks`): the files of
+a worker that is alive and writing are left alone and reported as skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from steadyml.adapters.predlog.layout import (
+    FEEDBACK,
+    PREDICTIONS,
+    check_name,
+    fsync_dir,
+    scan_open,
+    scan_sealed,
+)
+from steadyml.adapters.predlog.locks import WorkerLock
+from steadyml.adapters.predlog.segments import seal_file, sealed_source
+
+__all__ = ["RecoveryReport", "next_seq", "recover", "recover_table"]
+
+
+@dataclass(frozen=True)
+class RecoveryReport:
+    """What recovery did.
+
+    Attributes
+    ----------
+    sealed
+        Sealed segments written from leftover open segments.
+    recovered_rows
+        Rows in those segments.
+    torn_files
+        Open segments that ended in a torn (partly written) batch, left out.
+    ignored_bytes
+        Bytes of torn batches left out.
+    removed
+        Files deleted: empty open segments, temp files of interrupted seals, and open
+        segments that had already been sealed when the crash came.
+    skipped_workers
+        Workers left alone because a live process holds their lock.
+    """
+
+    sealed: tuple[Path, ...] = ()
+    recovered_rows: int = 0
+    torn_files: int = 0
+    ignored_bytes: int = 0
+    removed: tuple[Path, ...] = ()
+    skipped_workers: tuple[str, ...] = ()
+
+    def __add__(self, other: RecoveryReport) -> RecoveryReport:
+        return RecoveryReport(
+            self.sealed + other.sealed,
+            self.recovered_rows + other.recovered_rows,
+            self.torn_files + other.torn_files,
+            self.ignored_bytes + other.ignored_bytes,
+            self.removed + other.removed,
+            self.skipped_workers + other.skipped_workers,
+        )
+
+
+def next_seq(table_root: Path, service: str, worker: str) -> int:
+    """The sequence number the worker's next sealed segment takes (1 for a new worker)."""
+    sealed = scan_sealed(table_root, service, worker=worker)
+    return sealed[-1].seq + 1 if sealed else 1
+
+
+def recover_table(
+    table_root: Path, service: str, worker: str | None = None, *, held: bool = False
+) -> RecoveryReport:
+    """Recover one log table (``<root>/predictions`` or ``<root>/feedback``).
+
+    Parameters
+    ----------
+    table_root
+        The table directory.
+    service
+        The service whose partitions are scanned.
+    worker
+        Recover only this worker's files; None recovers every worker's.
+    held
+        The caller already holds ``worker``'s lock (a writer recovering itself).
+    """
+    opened, temps = scan_open(table_root, service, worker=worker)
+    report = RecoveryReport()
+    for owner in sorted({name for name, _ in opened} | {name for name, _ in temps}):
+        lock = None
+        if not (held and owner == worker):
+            lock = WorkerLock.try_acquire(table_root, service, owner)
+            if lock is None:
+                report += RecoveryReport(skipped_workers=(owner,))
+                continue
+        try:
+            report += _recover_worker(
+                table_root,
+                service,
+                owner,
+                [path for name, path in opened if name == owner],
+                [path for name, path in temps if name == owner],
+            )
+        finally:
+            if lock is not None:
+                lock.release()
+    return report
+
+
+def _recover_worker(
+    table_root: Path, service: str, owner: str, opened: list[Path], temps: list[Path]
+) -> RecoveryReport:
+    for temp in temps:
+        temp.unlink(missing_ok=True)
+        fsync_dir(temp.parent)
+    report = RecoveryReport(removed=tuple(temps))
+    latest = scan_sealed(table_root, service, worker=owner)
+    seq = latest[-1].seq + 1 if latest else 1
+    # at most one open file can have been sealed already (crash between rename and
+    # delete), and its seal is then the worker's latest one
+    source = sealed_source(latest[-1].path) if latest else None
+    for path in opened:
+        if path.name == source:
+            path.unlink(missing_ok=True)
+            fsync_dir(path.parent)
+            report += RecoveryReport(removed=(path,))
+            continue
+        result = seal_file(path, owner, seq)
+        if result.path is None:
+            report += RecoveryReport(
+                torn_files=int(result.torn), ignored_bytes=result.ignored_bytes, removed=(path,)
+            )
+            continue
+        seq += 1
+        report += RecoveryReport(
+            (result.path,), result.rows, int(result.torn), result.ignored_bytes
+        )
+    return report
+
+
+def recover(root: Path, service: str, worker: str | None = None) -> RecoveryReport:
+    """Seal the open segments a crash left behind in both the prediction and feedback logs.
+
+    Workers whose writer is still running (their lock is held) are skipped.
+
+    Parameters
+    ----------
+    root
+        The log directory (holding ``predictions/`` and ``feedback/``).
+    service
+        The service to recover.
+    worker
+        One worker id, or None for every worker.
+
+    Returns
+    -------
+    RecoveryReport
+        What was sealed, left out, removed and skipped.
+
+    Raises
+    ------
+    ConfigError
+        When ``service`` or ``worker`` is not a valid name.
+    OSError
+        When the files cannot be written (the open files stay; run it again).
+    """
+    check_name("service", service)
+    if worker is not None:
+        check_name("worker", worker)
+    report = RecoveryReport()
+    for table in (PREDICTIONS, FEEDBACK):
+        report += recover_table(Path(root) / table, service, worker)
+    return report

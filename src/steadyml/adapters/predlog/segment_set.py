@@ -1,0 +1,176 @@
+"""The open segments of one writer: write by partition hour, fsync, rotate and seal.
+
+Everything here runs on the writer thread. :meth:`SegmentSet.write` splits tables by the
+UTC hour of their time column, appends each part to that hour's open segment and fsyncs
+every segment it touched once. :meth:`SegmentSet.rotate` closes segments that are full,
+old, or whose hour the clock has left, and seals them in order, numbering the seals.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+
+from steadyml.adapters.predlog.batches import split_by_hour
+from steadyml.adapters.predlog.layout import hour_key, hour_start, partition_dir
+from steadyml.adapters.predlog.segments import OpenSegment, seal_file
+from steadyml.core.clock import Clock
+
+__all__ = ["SegmentSet"]
+
+_MAX_OPEN = 64  # open segment files per writer at most
+
+_Pending = dict[int, tuple[OpenSegment, list[pa.Table]]]
+
+
+class SegmentSet:
+    """The open and to-be-sealed segments of one worker in one log table.
+
+    Parameters
+    ----------
+    table_root, service, worker
+        Where the segments go.
+    schema
+        The log schema of every open segment.
+    time_column
+        The column deciding each record's partition hour.
+    max_rows, max_age
+        Rotation limits (rows; seconds by ``clock``).
+    clock
+        The event-time clock.
+    on_error
+        Called with every ``OSError`` met; the failed rows are handed back to the caller.
+    next_seq
+        The sequence number of the next seal.
+    """
+
+    def __init__(
+        self,
+        table_root: Path,
+        service: str,
+        worker: str,
+        schema: pa.Schema,
+        time_column: str,
+        *,
+        max_rows: int,
+        max_age: float,
+        clock: Clock,
+        on_error: Callable[[BaseException], None],
+        next_seq: int = 1,
+    ) -> None:
+        self.table_root = table_root
+        self.service = service
+        self.worker = worker
+        self.schema = schema
+        self.time_column = time_column
+        self.max_rows = max_rows
+        self.max_age = max_age
+        self.clock = clock
+        self.next_seq = next_seq
+        self.sealed = 0
+        self.last_fsync_ms = 0.0
+        self._on_error = on_error
+        self._open: dict[int, OpenSegment] = {}
+        self._to_seal: list[OpenSegment] = []
+
+    @property
+    def count(self) -> int:
+        """Open segment files, including those waiting to be sealed."""
+        return len(self._open) + len(self._to_seal)
+
+    @property
+    def waiting(self) -> bool:
+        """True when closed segments wait to be sealed."""
+        return bool(self._to_seal)
+
+    def write(self, tables: list[pa.Table]) -> tuple[int, list[pa.Table]]:
+        """Append and fsync ``tables``; return ``(rows made durable, parts that failed)``."""
+        failed: list[pa.Table] = []
+        pending: _Pending = {}
+        written = 0
+        for table in tables:
+            for key, part in split_by_hour(table, self.time_column):
+                if key not in self._open and len(self._open) >= _MAX_OPEN:
+                    # records spread over many hours: make what is written durable and
+                    # hand the oldest segments to the sealer before opening more files
+                    written += self._sync(pending, failed)
+                    self._evict(len(self._open) - _MAX_OPEN + 1)
+                try:
+                    segment = self._segment_for(key)
+                    segment.write_table(part)
+                except OSError as exc:
+                    self._on_error(exc)
+                    failed.append(part)
+                    continue
+                pending.setdefault(id(segment), (segment, []))[1].append(part)
+        written += self._sync(pending, failed)
+        return written, failed
+
+    def _sync(self, pending: _Pending, failed: list[pa.Table]) -> int:
+        written = 0
+        for segment, parts in pending.values():
+            started = time.perf_counter()
+            try:
+                segment.sync()
+            except OSError as exc:
+                self._on_error(exc)
+                failed.extend(parts)
+                continue
+            self.last_fsync_ms = (time.perf_counter() - started) * 1000.0
+            written += sum(part.num_rows for part in parts)
+        pending.clear()
+        return written
+
+    def _evict(self, count: int) -> None:
+        for key, segment in sorted(self._open.items(), key=lambda kv: kv[1].opened_at)[:count]:
+            self._retire(key, segment)
+
+    def _retire(self, key: int, segment: OpenSegment) -> None:
+        del self._open[key]
+        segment.close()
+        self._to_seal.append(segment)
+
+    def _segment_for(self, key: int) -> OpenSegment:
+        segment = self._open.get(key)
+        if segment is not None and not segment.closed:
+            return segment
+        if segment is not None:
+            self._retire(key, segment)
+        directory = partition_dir(self.table_root, self.service, key)
+        segment = OpenSegment.create(directory, self.worker, self.schema, key, self.clock.now())
+        self._open[key] = segment
+        return segment
+
+    def rotate(self, *, closing: bool, seal: bool = True) -> None:
+        """Close segments due for a seal (all of them when ``closing``); seal if ``seal``.
+
+        A segment is due when it holds ``max_rows`` durable rows, is ``max_age`` old, was
+        opened within an hour the clock has left, or broke on a write error.
+        """
+        now = self.clock.now()
+        current = hour_key(now)
+        for key, segment in list(self._open.items()):
+            ended = key < current and segment.opened_at < hour_start(key + 1)
+            old = (now - segment.opened_at).total_seconds() >= self.max_age
+            if closing or ended or old or segment.closed or segment.durable_rows >= self.max_rows:
+                self._retire(key, segment)
+        if not seal:
+            return
+        for segment in list(self._to_seal):
+            try:
+                result = seal_file(segment.path, self.worker, self.next_seq, segment.durable_size)
+            except OSError as exc:
+                self._on_error(exc)
+                return
+            self._to_seal.remove(segment)
+            if result.path is not None:
+                self.next_seq += 1
+                self.sealed += 1
+
+    def close_files(self) -> None:
+        """Close every descriptor; unsealed files stay for recovery at the next start."""
+        for segment in [*self._open.values(), *self._to_seal]:
+            segment.close()

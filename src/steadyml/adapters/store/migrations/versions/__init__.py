@@ -1,0 +1,3 @@
+"""Store schema revisions, applied in order; Alembic skips this file."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Faces: what people touch (CLI, reports, dashboard)."""
+
+__all__: list[str] = []

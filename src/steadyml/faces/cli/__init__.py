@@ -1,0 +1,3 @@
+"""The ``steadyml`` command line."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Self-contained HTML and markdown reports."""
+
+__all__: list[str] = []

@@ -1,0 +1,473 @@
+"""The service spec: one declarative ``steadyml.yaml`` per ML service.
+
+The spec is parsed once into frozen pydantic models. Production constraints (latency
+budget, throughput, fallback) are written *before* the first model is trained, and the
+gate checks them. Every parse error becomes a :class:`~steadyml.errors.SpecError`
+that names the key, the value and the fix.
+
+Examples
+--------
+>>> spec = parse_spec({"service": "churn", "task": "binary_classification",
+...                    "data": {"source": {"path": "train.parquet"}, "target": "churned"}})
+>>> spec.model.estimator, spec.deployment.latency_budget_ms
+('lightgbm', 50.0)
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from steadyml.core.durations import parse_duration
+from steadyml.core.violations import ViolationPolicy
+from steadyml.errors import SpecError
+
+__all__ = [
+    "AlertRuleSpec",
+    "DataSpec",
+    "DeploymentSpec",
+    "FallbackSpec",
+    "GateSpec",
+    "LabelsSpec",
+    "ModelSpec",
+    "MonitorsSpec",
+    "RegistrySpec",
+    "ResponseSpec",
+    "ServiceSpec",
+    "SliceSpec",
+    "SloSpec",
+    "SourceSpec",
+    "Task",
+    "TransformsSpec",
+    "ViolationPolicy",
+    "load_spec",
+    "parse_spec",
+]
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+
+class Task(StrEnum):
+    """What the model predicts."""
+
+    BINARY = "binary_classification"
+    MULTICLASS = "multiclass_classification"
+    REGRESSION = "regression"
+
+    @property
+    def is_classification(self) -> bool:
+        """True for binary and multiclass classification."""
+        return self is not Task.REGRESSION
+
+
+class SourceSpec(_Frozen):
+    """Where training data comes from: a Parquet/CSV path, or a SQL query."""
+
+    path: str | None = Field(None, description="Parquet or CSV file, relative to the spec file")
+    sql: str | None = Field(None, description="SQL query whose result is the training table")
+    url: str | None = Field(
+        None, description="SQLAlchemy URL of the database the query runs on (with sql)"
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SourceSpec:
+        if (self.path is None) == (self.sql is None):
+            raise ValueError("give exactly one of 'path' (a Parquet or CSV file) or 'sql'")
+        if self.sql is not None and self.url is None:
+            raise ValueError("a 'sql' source needs 'url', the database to run it on")
+        return self
+
+
+class SplitSpec(_Frozen):
+    """Time-based hold-out: the latest ``test_fraction`` of rows is the test set."""
+
+    test_fraction: float = Field(0.2, gt=0.0, lt=0.9)
+    order_by: str | None = Field(
+        None,
+        description="column that orders rows in time; default: the time column, else the id",
+    )
+
+
+class SliceSpec(_Frozen):
+    """A column whose values define evaluation slices, with a floor for the gate."""
+
+    column: str
+    min_rows: int = Field(200, ge=1, description="slices with fewer test rows are not gated")
+
+
+class DataSpec(_Frozen):
+    """The training table and its columns."""
+
+    source: SourceSpec
+    target: str
+    id_column: str | None = None
+    time_column: str | None = None
+    features: tuple[str, ...] | None = Field(
+        None, description="model inputs; default: every column but target, id and time"
+    )
+    contract: str = Field("contract.json", description="contract file, relative to the spec")
+    split: SplitSpec = SplitSpec()
+    slices: tuple[SliceSpec, ...] = ()
+
+    @field_validator("slices", mode="before")
+    @classmethod
+    def _slices_from_names(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"column": v} if isinstance(v, str) else v for v in value]
+        return value
+
+
+class TransformsSpec(_Frozen):
+    """Derived features as code: ``function(frame: pl.DataFrame) -> pl.DataFrame``."""
+
+    module: str = Field(description="a .py file relative to the spec, or a dotted module name")
+    function: str = "transform"
+
+
+class ModelSpec(_Frozen):
+    """The estimator and its parameters."""
+
+    estimator: str = Field(
+        "lightgbm",
+        description="'lightgbm', or a dotted path to any scikit-learn-compatible class",
+    )
+    params: dict[str, Any] = Field(default_factory=dict)
+    seed: int = 42
+    primary_metric: str | None = Field(
+        None, description="default: roc_auc (binary), log_loss (multiclass), rmse (regression)"
+    )
+
+
+class FallbackSpec(_Frozen):
+    """The answer given when the model cannot give a trustworthy one."""
+
+    strategy: Literal["constant", "rule", "previous_model"] = "constant"
+    value: float | None = Field(None, description="the constant answer (strategy: constant)")
+    module: str | None = Field(None, description="module of the rule (strategy: rule)")
+    function: str | None = Field(None, description="rule function (strategy: rule)")
+
+    @model_validator(mode="after")
+    def _complete(self) -> FallbackSpec:
+        if self.strategy == "rule" and (self.module is None or self.function is None):
+            raise ValueError("a 'rule' fallback needs 'module' and 'function'")
+        return self
+
+
+Milliseconds = Annotated[float, Field(gt=0)]
+
+
+class DeploymentSpec(_Frozen):
+    """Constraints written before training; the gate and the server enforce them."""
+
+    latency_budget_ms: Milliseconds = Field(50.0, description="p99 latency budget per request")
+    expected_throughput_rps: float = Field(30.0, gt=0)
+    fallback: FallbackSpec = FallbackSpec(value=0.0)
+    output_range: tuple[float, float] | None = Field(
+        None, description="valid prediction range; default [0, 1] for classifiers"
+    )
+    max_batch_size: int = Field(64, ge=1, le=100_000)
+    max_wait_ms: float = Field(2.0, ge=0)
+    reload_interval: str = "10s"
+    durability: Literal["relaxed", "strict"] = "relaxed"
+    flush_interval: str = "1s"
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    violations: ViolationPolicy = ViolationPolicy()
+    workers: int = Field(1, ge=1, le=64)
+
+    @field_validator("reload_interval", "flush_interval")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
+class SloSpec(_Frozen):
+    """Service-level objectives the monitor checks."""
+
+    latency_p99_ms: float | None = Field(None, gt=0, description="default: the latency budget")
+    error_rate: float = Field(0.001, ge=0, le=1)
+    fallback_rate: float = Field(0.01, ge=0, le=1)
+    rejection_rate: float = Field(0.05, ge=0, le=1)
+
+
+class GateSpec(_Frozen):
+    """What a candidate must show before it may become champion."""
+
+    min_effect: float = Field(
+        0.0, description="minimum improvement of the primary metric (in its own units)"
+    )
+    max_regression: float = Field(
+        0.005, ge=0, description="largest tolerated loss of the primary metric"
+    )
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="level of the paired bootstrap test")
+    bootstrap_rounds: int = Field(500, ge=50, le=100_000)
+    slice_max_regression: float = Field(
+        0.02, ge=0, description="largest tolerated loss of the primary metric in any slice"
+    )
+    max_calibration_error: float = Field(0.05, ge=0, le=1)
+    latency_samples: int = Field(300, ge=20, le=100_000)
+
+
+class MonitorsSpec(_Frozen):
+    """Windows and drift tolerances for the monitor (filled by the monitoring issue)."""
+
+    windows: tuple[str, ...] = ("5m", "1h", "1d")
+    drift_warn: float = Field(0.05, gt=0, description="PSI at which a feature warns")
+    drift_alarm: float = Field(0.25, gt=0, description="PSI at which a feature drifts")
+    false_alarm_rate: float = Field(0.001, gt=0, lt=0.5)
+
+    @field_validator("windows")
+    @classmethod
+    def _windows(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for window in value:
+            parse_duration(window)
+        return value
+
+    @model_validator(mode="after")
+    def _bands(self) -> MonitorsSpec:
+        if self.drift_warn >= self.drift_alarm:
+            raise ValueError("drift_warn must be below drift_alarm")
+        return self
+
+
+class AlertRuleSpec(_Frozen):
+    """One alert rule: ``metric comparator threshold`` in k of the last n windows."""
+
+    name: str
+    metric: str
+    comparator: Literal[">", ">=", "<", "<="] = ">="
+    threshold: float
+    window: str = "5m"
+    k: int = Field(1, ge=1)
+    n: int = Field(1, ge=1)
+    severity: Literal["P0", "P1", "P2", "P3"] = "P2"
+    runbook: str = ""
+
+    @model_validator(mode="after")
+    def _k_of_n(self) -> AlertRuleSpec:
+        if self.k > self.n:
+            raise ValueError(f"k ({self.k}) cannot exceed n ({self.n})")
+        parse_duration(self.window)
+        return self
+
+
+class ResponseSpec(_Frozen):
+    """A responder policy: on an incident type, take an action."""
+
+    on: str = Field(description="incident type, e.g. 'nan_output', 'feature_drift'")
+    action: Literal["fallback_mode", "rollback", "retrain", "page"]
+    cooldown: str = "30m"
+    auto_promote: bool = False
+
+
+class LabelsSpec(_Frozen):
+    """Where ground truth comes from and how late it arrives."""
+
+    expected_delay: str = "1d"
+    expected_coverage: float = Field(1.0, gt=0, le=1)
+
+
+class RegistrySpec(_Frozen):
+    """MLflow tracking and registry; embedded SQLite under the state dir by default."""
+
+    tracking_uri: str | None = None
+    model_name: str | None = Field(None, description="registered model name; default: service")
+    experiment: str | None = Field(None, description="MLflow experiment; default: service")
+
+
+class StoreSpec(_Frozen):
+    """steadyml's metadata store (alias history, audit log, monitoring)."""
+
+    url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in the state dir")
+
+
+class ServiceSpec(_Frozen):
+    """A whole ML service, parsed from ``steadyml.yaml``."""
+
+    service: str
+    description: str = ""
+    owner: str = ""
+    task: Task
+    state_dir: str = Field(".steadyml", description="relative to the spec file")
+    data: DataSpec
+    transforms: TransformsSpec | None = None
+    model: ModelSpec = ModelSpec()
+    registry: RegistrySpec = RegistrySpec()
+    store: StoreSpec = StoreSpec()
+    deployment: DeploymentSpec = DeploymentSpec()
+    slos: SloSpec = SloSpec()
+    gate: GateSpec = GateSpec()
+    monitors: MonitorsSpec = MonitorsSpec()
+    alerts: tuple[AlertRuleSpec, ...] = ()
+    responses: tuple[ResponseSpec, ...] = ()
+    labels: LabelsSpec = LabelsSpec()
+
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @field_validator("service")
+    @classmethod
+    def _service_name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError("use 1-64 letters, digits, '_', '-' or '.', starting with a letter")
+        return value
+
+    @model_validator(mode="after")
+    def _columns_distinct(self) -> ServiceSpec:
+        data = self.data
+        named = [c for c in (data.target, data.id_column, data.time_column) if c]
+        if len(set(named)) != len(named):
+            raise ValueError("target, id_column and time_column must be different columns")
+        if data.features is not None:
+            clash = sorted(set(data.features) & set(named))
+            if clash:
+                raise ValueError(f"features {clash} are also target/id/time columns")
+        return self
+
+    # -- resolved values -------------------------------------------------
+
+    @property
+    def base_dir(self) -> Path:
+        """Directory of the spec file; relative paths in the spec resolve against it."""
+        return self._base_dir
+
+    def resolve(self, path: str | Path) -> Path:
+        """Resolve a path written in the spec against :attr:`base_dir`."""
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else self._base_dir / candidate
+
+    @property
+    def model_name(self) -> str:
+        """Registered model name in MLflow."""
+        return self.registry.model_name or self.service
+
+    @property
+    def primary_metric(self) -> str:
+        """The metric the gate compares."""
+        if self.model.primary_metric:
+            return self.model.primary_metric
+        return {
+            Task.BINARY: "roc_auc",
+            Task.MULTICLASS: "log_loss",
+            Task.REGRESSION: "rmse",
+        }[self.task]
+
+    @property
+    def latency_slo_ms(self) -> float:
+        """The p99 latency objective (defaults to the deployment budget)."""
+        return self.slos.latency_p99_ms or self.deployment.latency_budget_ms
+
+    @property
+    def reload_interval(self) -> timedelta:
+        """How often the server polls the registry for a new champion."""
+        return parse_duration(self.deployment.reload_interval)
+
+    def with_base_dir(self, base_dir: Path) -> ServiceSpec:
+        """A copy whose relative paths resolve against ``base_dir``."""
+        copy = self.model_copy()
+        copy._base_dir = base_dir.resolve()
+        return copy
+
+
+# -- parsing --------------------------------------------------------------------------
+
+
+def _known_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        current = _model_in(field.annotation)
+        if current is None:
+            return []
+    return list(getattr(current, "model_fields", {}))
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _spec_error(exc: ValidationError) -> SpecError:
+    first = exc.errors()[0]
+    loc = tuple(first["loc"])
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        known = _known_keys(ServiceSpec, loc)
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+        fix = f"unknown key; {hint}"
+    elif first["type"] == "missing":
+        fix = "this key is required; add it"
+    else:
+        fix = str(first["msg"]).removeprefix("Value error, ")
+    more = len(exc.errors()) - 1
+    if more:
+        fix += f" (and {more} more problem{'s' if more > 1 else ''})"
+    value = first.get("input") if first["type"] != "missing" else None
+    return SpecError(key, value, fix) if first["type"] != "missing" else SpecError(key, fix=fix)
+
+
+def parse_spec(raw: object, base_dir: Path | None = None) -> ServiceSpec:
+    """Validate a mapping (parsed YAML) into a :class:`ServiceSpec`.
+
+    Raises
+    ------
+    SpecError
+        Naming the first offending key, its value and the fix.
+    """
+    if not isinstance(raw, dict):
+        raise SpecError("(top level)", raw, "a spec is a YAML mapping of keys to values")
+    try:
+        spec = ServiceSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise _spec_error(exc) from None
+    return spec.with_base_dir(base_dir or Path.cwd())
+
+
+def load_spec(path: str | Path) -> ServiceSpec:
+    """Read and validate ``steadyml.yaml``; relative paths resolve against its folder."""
+    spec_path = Path(path)
+    if spec_path.is_dir():
+        spec_path = spec_path / "steadyml.yaml"
+    try:
+        text = spec_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(
+            "spec", str(spec_path), "no such file; create one with 'steadyml init'"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError("spec", str(spec_path), f"cannot read it ({exc})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SpecError("spec", str(spec_path), f"not valid YAML{where}") from None
+    return parse_spec(raw, spec_path.parent.resolve())

@@ -15,27 +15,19 @@ missing version, run or artifact → :class:`NotFoundError`; an argument MLflow 
 
 from __future__ import annotations
 
-import importlib
-import importlib.metadata
-import logging
-import math
 import os
-import platform
 import sqlite3
 import tempfile
-import time
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-import orjson
-import yaml
-
+from steadyml.adapters.tracking import TrainingRun, mlflow_module
 from steadyml.errors import ConfigError, NotFoundError, RegistryUnavailable, SteadyError
 
 if TYPE_CHECKING:
@@ -57,24 +49,12 @@ for _name, _value in MLFLOW_DEFAULTS.items():
     os.environ.setdefault(_name, _value)
 
 _PING_TIMEOUT_S = 3.0
-_SKIPPED_NAN_TAG = "steadyml.skipped_nan_metrics"
 _NOT_FOUND = {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"}
 _REFUSED = {"INVALID_PARAMETER_VALUE", "BAD_REQUEST", "RESOURCE_ALREADY_EXISTS"}
 _NO_RUN = "check the run id (shown by `steadyml lineage` and in the MLflow UI)"
 _NO_VERSION = "pick an existing version (`steadyml versions` lists them) or train one"
 _NO_ARTIFACT = "give a path relative to the run's artifact root that exists in the run"
 _DB_SCHEMES = ("postgresql", "mysql")
-_PACKAGE_OF_MODULE = {"sklearn": "scikit-learn"}
-
-
-def _mlflow(module: str) -> Any:
-    """Import an MLflow module on first use (importing MLflow takes seconds)."""
-    with warnings.catch_warnings():
-        # MLflow warns about its own type hints when mlflow.pyfunc is first imported.
-        warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\.")
-        if module.split(".")[1:2] in (["sklearn"], ["lightgbm"], ["models"]):
-            importlib.import_module("mlflow.pyfunc")
-        return importlib.import_module(module)
 
 
 def _ms_to_datetime(ms: int | None) -> datetime:
@@ -87,12 +67,6 @@ def _redact(uri: str) -> str:
         return uri
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
     return urlunsplit(parts._replace(netloc=netloc))
-
-
-def _to_jsonable(obj: object) -> Any:
-    """Plain JSON types (numpy scalars and arrays, datetimes, dataclasses included)."""
-    option = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
-    return orjson.loads(orjson.dumps(obj, option=option, default=str))
 
 
 @dataclass(frozen=True)
@@ -117,127 +91,6 @@ class RunInfo:
     tags: dict[str, str]
     artifact_uri: str
     start_time: datetime
-
-
-class TrainingRun:
-    """An open MLflow run of ``registry``; :meth:`Registry.start_run` makes one."""
-
-    def __init__(self, registry: Registry, run_id: str) -> None:
-        self._registry = registry
-        self.run_id = run_id
-
-    def _batch(self, kind: Literal["metrics", "params", "tags"], values: list[Any]) -> None:
-        for start in range(0, len(values), 100):  # MLflow takes at most 100 params a batch
-            lists: dict[str, list[Any]] = {"metrics": [], "params": [], "tags": []}
-            lists[kind] = values[start : start + 100]
-            with self._registry.translate(kind, None):
-                client = self._registry.client
-                client.log_batch(self.run_id, lists["metrics"], lists["params"], lists["tags"])
-
-    def log_params(self, params: Mapping[str, object]) -> None:
-        """Log parameters; values are stored as their ``str()``."""
-        param = _mlflow("mlflow.entities").Param
-        self._batch("params", [param(str(k), str(v)) for k, v in params.items()])
-
-    def log_metrics(self, metrics: Mapping[str, float]) -> None:
-        """Log metrics at step 0; NaN values are skipped and named in a run tag."""
-        metric = _mlflow("mlflow.entities").Metric
-        now = int(time.time() * 1000)
-        values, skipped = [], []
-        for key, raw in metrics.items():
-            try:
-                value = float(raw)
-            except (TypeError, ValueError):
-                raise ConfigError(f"metrics.{key}", raw, "log a real number") from None
-            if math.isnan(value):
-                skipped.append(str(key))
-            else:
-                values.append(metric(str(key), value, now, 0))
-        self._batch("metrics", values)
-        if skipped:
-            previous = self._registry.run(self.run_id).tags.get(_SKIPPED_NAN_TAG, "")
-            names = sorted({*filter(None, previous.split(",")), *skipped})
-            self.set_tags({_SKIPPED_NAN_TAG: ",".join(names)})
-
-    def set_tags(self, tags: Mapping[str, str]) -> None:
-        """Set run tags."""
-        tag = _mlflow("mlflow.entities").RunTag
-        self._batch("tags", [tag(str(k), str(v)) for k, v in tags.items()])
-
-    def log_dict(self, obj: object, artifact_file: str) -> None:
-        """Log ``obj`` as JSON (``.json``) or YAML (``.yaml``/``.yml``) at ``artifact_file``."""
-        plain = _to_jsonable(obj)
-        suffix = Path(artifact_file).suffix.lower()
-        if suffix == ".json":
-            text = orjson.dumps(plain, option=orjson.OPT_INDENT_2).decode() + "\n"
-        elif suffix in (".yaml", ".yml"):
-            text = yaml.safe_dump(plain, sort_keys=False, allow_unicode=True)
-        else:
-            raise ConfigError("artifact_file", artifact_file, "end the name in .json or .yaml")
-        self.log_text(text, artifact_file)
-
-    def log_text(self, text: str, artifact_file: str) -> None:
-        """Log ``text`` as the artifact ``artifact_file`` (a run-relative posix path)."""
-        with self._registry.translate("artifact_file", artifact_file):
-            self._registry.client.log_text(self.run_id, text, artifact_file)
-
-    def log_artifacts(self, local_dir: Path, artifact_path: str | None = None) -> None:
-        """Copy every file under ``local_dir`` into the run's artifacts."""
-        if not Path(local_dir).is_dir():
-            raise NotFoundError("local_dir", str(local_dir), "pass an existing directory")
-        with self._registry.translate("artifact_path", artifact_path):
-            self._registry.client.log_artifacts(self.run_id, str(local_dir), artifact_path)
-
-    def log_model(
-        self,
-        estimator: object,
-        flavor: Literal["lightgbm", "sklearn"],
-        name: str = "model",
-    ) -> str:
-        """Save ``estimator`` as an MLflow model in the run; return the URI to register.
-
-        ``"sklearn"`` suits any scikit-learn-API estimator (``LGBMClassifier`` included;
-        stored with cloudpickle), ``"lightgbm"`` a raw ``lightgbm.Booster``. No input
-        example, no signature, pinned requirements: it takes milliseconds.
-        """
-        if flavor not in ("sklearn", "lightgbm"):
-            raise ConfigError("flavor", flavor, "use 'sklearn' or 'lightgbm'")
-        saver = _mlflow(f"mlflow.{flavor}")
-        extra = {"serialization_format": "cloudpickle"} if flavor == "sklearn" else {}
-        with tempfile.TemporaryDirectory(prefix="steadyml-model-") as tmp:
-            local = Path(tmp) / name
-            with _quiet_logger("mlflow.sklearn"):
-                saver.save_model(estimator, str(local), conda_env=_conda_env(estimator), **extra)
-            self.log_artifacts(local, name)
-        return f"runs:/{self.run_id}/{name}"
-
-
-def _conda_env(estimator: object) -> dict[str, Any]:
-    """Pinned requirements; spelled out so MLflow does not probe the environment."""
-    packages = ["mlflow", "cloudpickle", "scikit-learn"]
-    top = type(estimator).__module__.split(".", 1)[0]
-    packages.append(_PACKAGE_OF_MODULE.get(top, top))
-    pins: list[str] = []
-    for package in dict.fromkeys(packages):
-        with suppress(importlib.metadata.PackageNotFoundError):
-            pins.append(f"{package}=={importlib.metadata.version(package)}")
-    return {
-        "name": "steadyml-model",
-        "channels": ["conda-forge"],
-        "dependencies": [f"python={platform.python_version()}", "pip", {"pip": pins}],
-    }
-
-
-@contextmanager
-def _quiet_logger(name: str) -> Iterator[None]:
-    """Silence one MLflow logger (e.g. its warning about pickled models) for a moment."""
-    logger = logging.getLogger(name)
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 class Registry:
@@ -329,7 +182,7 @@ class Registry:
             with self.translate("registry.tracking_uri", None), warnings.catch_warnings():
                 # MLflow's own tables use a loader strategy SQLAlchemy 2.x deprecates.
                 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"mlflow\.")
-                tracking = _mlflow("mlflow.tracking")
+                tracking = mlflow_module("mlflow.tracking")
                 client: MlflowClient = tracking.MlflowClient(
                     tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
                 )
@@ -430,7 +283,7 @@ class Registry:
         """Copy a run's artifact (file or directory) into ``dst``; return the local path."""
         dst = Path(dst)
         dst.mkdir(parents=True, exist_ok=True)
-        artifacts = _mlflow("mlflow.artifacts")
+        artifacts = mlflow_module("mlflow.artifacts")
         self.run(run_id)  # a clear NotFoundError for an unknown run
         with self.translate("artifact_path", artifact_path, _NO_ARTIFACT):
             try:
@@ -539,17 +392,17 @@ class Registry:
         label = f"{self.model_name} v{version}"
         with self.translate("model version", label, _NO_VERSION):
             source = self.client.get_model_version_download_uri(self.model_name, str(version))
-        artifacts = _mlflow("mlflow.artifacts")
+        artifacts = mlflow_module("mlflow.artifacts")
         with tempfile.TemporaryDirectory(prefix="steadyml-load-") as tmp:
             with self.translate("model version", label):
                 local = artifacts.download_artifacts(
                     artifact_uri=source, dst_path=tmp, tracking_uri=self.tracking_uri
                 )
-            flavors = _mlflow("mlflow.models").Model.load(local).flavors
+            flavors = mlflow_module("mlflow.models").Model.load(local).flavors
             for flavor in ("sklearn", "lightgbm"):
                 if flavor in flavors:
                     with self.translate("model version", label):
-                        return _mlflow(f"mlflow.{flavor}").load_model(local)
+                        return mlflow_module(f"mlflow.{flavor}").load_model(local)
         raise ConfigError(
             "model version", label, f"flavours {sorted(flavors)} are not sklearn or lightgbm"
         )

@@ -231,8 +231,11 @@ class MonitorsSpec(_Frozen):
     """Windows and drift tolerances for the monitor (filled by the monitoring issue)."""
 
     windows: tuple[str, ...] = ("5m", "1h", "1d")
-    drift_warn: float = Field(0.05, gt=0, description="PSI at which a feature warns")
-    drift_alarm: float = Field(0.25, gt=0, description="PSI at which a feature drifts")
+    drift_metric: Literal["tvd", "psi", "js", "hellinger"] = Field(
+        "tvd", description="effect size the drift decision uses (see docs/drift.md)"
+    )
+    drift_warn: float = Field(0.04, gt=0, description="effect at which a feature warns")
+    drift_alarm: float = Field(0.12, gt=0, description="effect at which a feature drifts")
     false_alarm_rate: float = Field(0.001, gt=0, lt=0.5)
 
     @field_validator("windows")

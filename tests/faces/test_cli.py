@@ -95,3 +95,55 @@ def test_the_installed_entry_point_runs() -> None:
     )
     assert done.returncode == 0
     assert "demo" in done.stdout and "promote" in done.stdout
+
+
+def _project_with(tmp_path: Path, frame_edit: str | None = None) -> str:
+    spec = make_project(tmp_path / "p")
+    if frame_edit is not None:
+        import polars as pl
+
+        path = spec.resolve("data/employment_2015.parquet")
+        frame = pl.read_parquet(path)
+        edited = {
+            "no_target": frame.drop("employed"),
+            "single_class": frame.with_columns(employed=pl.lit(1)),
+            "empty": frame.head(0),
+        }[frame_edit]
+        edited.write_parquet(path)
+    return str(spec.base_dir / "steadyml.yaml")
+
+
+@pytest.mark.parametrize(
+    ("edit", "code", "text"),
+    [("single_class", 3, "single class"), ("no_target", 3, "no such column")],
+)
+def test_bad_training_data_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, edit: str, code: int, text: str
+) -> None:
+    spec = _project_with(tmp_path, edit)
+    got, out, err = run(capsys, "train", "--spec", spec)
+    assert got == code
+    assert text in err
+    assert "Traceback" not in out + err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_empty_training_file_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    spec = _project_with(tmp_path, "empty")
+    got, _, err = run(capsys, "train", "--spec", spec)
+    assert got == 3
+    assert "no rows" in err
+
+
+def test_unreachable_registry_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = _project_with(tmp_path)
+    monkeypatch.setenv("STEADYML_TRACKING_URI", "postgresql+psycopg://postgres@127.0.0.1:9/x")
+    for command in ("train", "gate", "promote", "rollback"):
+        got, _, err = run(capsys, command, "--spec", spec)
+        assert got == 5, command
+        assert "registry unavailable" in err
+        assert len(err.strip().splitlines()) == 1

@@ -183,3 +183,25 @@ def test_postgres_backends_for_mlflow_and_store(
         assert ws.store.alias_history("employment")[0].version == result.version
         bundle = load_bundle(ws.registry, ws.model_cache, result.version)
         assert bundle.predictor.score(bundle.holdout().head(3)).shape == (3,)
+
+
+def test_multiclass_classification(tmp_path: Path) -> None:
+    spec = make_project(tmp_path / "p")
+    raw = (spec.base_dir / "steadyml.yaml").read_text(encoding="utf-8")
+    (spec.base_dir / "steadyml.yaml").write_text(
+        raw.replace("binary_classification", "multiclass_classification"), encoding="utf-8"
+    )
+    features = [f for f in spec.data.features or () if f != "MAR"]
+    spec = edit_spec(spec, "data", target="MAR", features=features, slices=["SEX"])
+    (spec.base_dir / "features.py").write_text(
+        "def transform(frame):\n    return frame\n", encoding="utf-8"
+    )
+    with Workspace.open(spec, environ={}) as ws:
+        result = train(spec, ws)
+        bundle = load_bundle(ws.registry, ws.model_cache, result.version)
+    assert result.evaluation.primary_metric == "log_loss"
+    assert set(result.evaluation.metrics) == {"accuracy", "f1_macro", "log_loss"}
+    assert result.evaluation.metrics["accuracy"]["estimate"] > 0.5
+    scores = bundle.predictor.score(bundle.holdout().head(4).select(bundle.contract.names))
+    assert scores.shape == (4, 5)
+    assert bundle.predictor.predict_labels(scores)[0] in {"1", "2", "3", "4", "5"}

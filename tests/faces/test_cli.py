@@ -147,3 +147,14 @@ def test_unreachable_registry_is_one_line(
         assert got == 5, command
         assert "registry unavailable" in err
         assert len(err.strip().splitlines()) == 1
+
+
+def test_a_failing_gate_exits_with_code_6(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    spec = make_project(tmp_path / "p", deployment={"latency_budget_ms": 0.001})
+    path = str(spec.base_dir / "steadyml.yaml")
+    assert run(capsys, "train", "--spec", path)[0] == 0
+    code, out, _ = run(capsys, "gate", "--spec", path)
+    assert code == 6
+    assert "FAILED" in out

@@ -26,6 +26,7 @@ from steadyml.adapters.registry import Registry
 from steadyml.core.contract import Contract
 from steadyml.core.encoding import FeatureEncoder
 from steadyml.core.predictor import Predictor
+from steadyml.core.profiles import ProfileView
 from steadyml.core.transforms import FeatureTransform
 from steadyml.errors import DataError, NotFoundError, RegistryUnavailable
 from steadyml.spec import Task
@@ -36,6 +37,7 @@ META = "meta.json"
 CONTRACT = "contract.json"
 TRANSFORMS = "transforms.py"
 HOLDOUT = "holdout.parquet"
+REFERENCE_PROFILE = "reference_profile.bin"
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,24 @@ class ModelBundle:
         if not path.exists():
             raise NotFoundError(str(path), fix="this version was logged without hold-out rows")
         return pl.read_parquet(path)
+
+    def reference_profile(self) -> ProfileView:
+        """The profile of the training rows this version learned from (drift reference).
+
+        It holds the raw input features and the model's scores on the training rows as
+        the ``__prediction__`` column (for prediction drift), on fixed reference bins.
+
+        Raises
+        ------
+        NotFoundError
+            When the version was logged without a reference profile.
+        """
+        path = self.directory / BUNDLE_DIR / REFERENCE_PROFILE
+        if not path.exists():
+            raise NotFoundError(
+                str(path), fix="this version has no reference profile; train it again"
+            )
+        return ProfileView.from_bytes(path.read_bytes())
 
     def artifact(self, name: str) -> Path:
         """Path of a file in the bundle folder."""

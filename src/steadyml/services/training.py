@@ -31,7 +31,8 @@ from steadyml.core.fingerprint import frame_fingerprint
 from steadyml.core.predictor import Predictor
 from steadyml.core.transforms import FeatureTransform
 from steadyml.errors import DataError
-from steadyml.services.bundles import HOLDOUT, write_bundle_dir
+from steadyml.services.bundles import HOLDOUT, REFERENCE_PROFILE, write_bundle_dir
+from steadyml.services.drift.reference import training_reference
 from steadyml.services.estimators import (
     encoding_for,
     fit_kwargs,
@@ -45,7 +46,6 @@ from steadyml.spec import ServiceSpec, Task
 
 __all__ = ["TrainResult", "feature_columns", "load_contract", "time_split", "train"]
 
-REFERENCE_SAMPLE_ROWS = 50_000
 Progress = Callable[[str], None]
 
 
@@ -281,8 +281,10 @@ def _log_and_register(
     settings = workspace.settings
     commit = git_commit(spec.base_dir)
     trained_at = datetime.now(UTC)
-    sample = train_rows.select(features).sample(
-        n=min(REFERENCE_SAMPLE_ROWS, train_rows.height), seed=spec.model.seed
+    # the drift reference: a profile of every training row's raw inputs and the model's
+    # scores on them (prediction drift), on fixed bins - not a raw sample of the rows
+    reference = training_reference(
+        train_rows.select(features), predictor, contract, seed=spec.model.seed
     )
     keep = [c for c in test_rows.columns if c in {*features, *_reserved(spec)}]
     meta: dict[str, Any] = {
@@ -334,8 +336,9 @@ def _log_and_register(
                 "model_card.md": card,
                 "evaluation.json": _json(evaluation.to_dict()),
             },
-            frames={HOLDOUT: test_rows.select(keep), "reference_sample.parquet": sample},
+            frames={HOLDOUT: test_rows.select(keep)},
         )
+        (bundle / REFERENCE_PROFILE).write_bytes(reference.to_bytes())
         run.log_artifacts(bundle, "steadyml")
         model_uri = run.log_model(predictor.estimator, flavor_for(spec.model))  # type: ignore[arg-type]
         run_id = run.run_id

@@ -16,7 +16,7 @@ PAGE = Path(__file__).resolve().parents[3] / "docs" / "drift.md"
 
 def test_the_example_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     blocks = re.findall(r"```python\n(.*?)```", PAGE.read_text(encoding="utf-8"), re.DOTALL)
-    assert len(blocks) == 1
+    assert blocks
     monkeypatch.chdir(tmp_path)
     exec(compile(blocks[0], "docs/drift.md", "exec"), {"__name__": "__docs__"})
 

@@ -36,12 +36,16 @@ def numeric_shift_for_effect(
     sketch = summary.quantile_sketch()
     bounds = np.asarray(edges, dtype=np.float64)
     missing = summary.missing / max(summary.count - summary.type_errors, 1)
-    rows = []
-    for shift in _SHIFTS:
-        cdf = np.asarray(sketch.get_cdf((bounds - shift * std).tolist()), dtype=np.float64)
-        rows.append(np.diff(np.concatenate([[0.0], cdf[:-1], [1.0]])))
-    shifted = np.clip(np.asarray(rows), 0.0, None) * (1.0 - missing)
-    shifted = np.column_stack([shifted, np.full(len(rows), missing)])
+    # every shifted edge in one query; a spike's bin is one ulp wide, so shifted edges
+    # can coincide, and the sketch wants distinct increasing split points: map back
+    moved = bounds[np.newaxis, :] - _SHIFTS[:, np.newaxis] * std
+    unique, inverse = np.unique(moved, return_inverse=True)
+    cdf = np.asarray(sketch.get_cdf(unique.tolist()), dtype=np.float64)[:-1]
+    cdf = cdf[inverse.reshape(moved.shape)]
+    ends = np.ones((_SHIFTS.size, 1))
+    rows = np.diff(np.hstack([0.0 * ends, cdf, ends]), axis=1)
+    shifted = np.clip(rows, 0.0, None) * (1.0 - missing)
+    shifted = np.column_stack([shifted, np.full(_SHIFTS.size, missing)])
     values = np.asarray(metric(shifted[:1], shifted), dtype=np.float64)
     reached = np.nonzero(values >= effect)[0]
     if reached.size == 0:

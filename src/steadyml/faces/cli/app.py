@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from steadyml.errors import SteadyError
-from steadyml.faces.cli import demo, lifecycle
+from steadyml.faces.cli import demo, drift, lifecycle
 
 __all__ = ["app", "main"]
 
@@ -24,6 +24,7 @@ app = typer.Typer(
 )
 lifecycle.register(app)
 demo.register(app)
+drift.register(app)
 
 INTERNAL_ERROR = 70
 
@@ -32,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; a :class:`SteadyError` becomes one line on stderr and its exit code."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        app(args=argv, standalone_mode=False)
+        # without standalone mode, Typer returns (not raises) the code of a typer.Exit
+        returned = app(args=argv, standalone_mode=False)
     except SteadyError as exc:
         err.print(f"[bold red]error[/] {exc.one_line()}", markup=True)
         return exc.exit_code
@@ -58,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             markup=True,
         )
         return INTERNAL_ERROR
-    return 0
+    return returned if isinstance(returned, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

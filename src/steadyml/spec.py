@@ -43,6 +43,7 @@ __all__ = [
     "DeploymentSpec",
     "FallbackSpec",
     "GateSpec",
+    "KpiSpec",
     "LabelsSpec",
     "ModelSpec",
     "MonitorsSpec",
@@ -55,6 +56,7 @@ __all__ = [
     "Task",
     "TransformsSpec",
     "ViolationPolicy",
+    "check_window",
     "load_spec",
     "parse_spec",
 ]
@@ -227,8 +229,49 @@ class GateSpec(_Frozen):
     latency_samples: int = Field(300, ge=20, le=100_000)
 
 
+def check_window(text: str) -> None:
+    """Check a monitor window: ``"5m"`` (tumbling) or ``"1h/5m"`` (1 h sliding every 5 min).
+
+    Raises
+    ------
+    ValueError
+        When a part is not a duration, or the step does not divide the size.
+    """
+    size_text, _, step_text = text.partition("/")
+    size = parse_duration(size_text)
+    if step_text:
+        step = parse_duration(step_text)
+        if step >= size or size % step:
+            raise ValueError(
+                f"{text!r}: the step must be shorter than the size and divide it, e.g. '1h/5m'"
+            )
+
+
+class KpiSpec(_Frozen):
+    """A business KPI from outcome events (feedback of kind ``outcome``)."""
+
+    name: str = Field(description="outcome event name, e.g. 'converted'")
+    aggregate: Literal["mean", "rate"] = Field(
+        "mean",
+        description="mean: average value of the outcome events; "
+        "rate: sum of their values per answered request",
+    )
+    window: str = "1h"
+    baseline: float | None = Field(
+        None, description="the expected KPI; default: mean of the previous baseline_windows"
+    )
+    baseline_windows: int = Field(24, ge=2, le=1000)
+    max_drop: float = Field(0.1, gt=0, lt=1, description="relative drop that counts as a drop")
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        check_window(value)
+        return value
+
+
 class MonitorsSpec(_Frozen):
-    """Windows and drift tolerances for the monitor (filled by the monitoring issue)."""
+    """Windows, drift tolerances, KPI and incident settings of the monitor."""
 
     windows: tuple[str, ...] = ("5m", "1h", "1d")
     drift_metric: Literal["tvd", "psi", "js", "hellinger"] = Field(
@@ -237,12 +280,29 @@ class MonitorsSpec(_Frozen):
     drift_warn: float = Field(0.04, gt=0, description="effect at which a feature warns")
     drift_alarm: float = Field(0.12, gt=0, description="effect at which a feature drifts")
     false_alarm_rate: float = Field(0.001, gt=0, lt=0.5)
+    lateness: str = Field(
+        "2m", description="how long after its end a window still takes records (then complete)"
+    )
+    resolve_after: int = Field(
+        3, ge=1, description="complete clear windows in a row after which an alert resolves"
+    )
+    default_rules: bool = Field(True, description="add the default alert rules")
+    max_segments: int = Field(256, ge=1, description="log segments read per pass at most")
+    kpi: KpiSpec | None = None
 
     @field_validator("windows")
     @classmethod
     def _windows(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("give at least one window, e.g. ['5m', '1h']")
         for window in value:
-            parse_duration(window)
+            check_window(window)
+        return value
+
+    @field_validator("lateness")
+    @classmethod
+    def _lateness(cls, value: str) -> str:
+        parse_duration(value)
         return value
 
     @model_validator(mode="after")
@@ -253,23 +313,39 @@ class MonitorsSpec(_Frozen):
 
 
 class AlertRuleSpec(_Frozen):
-    """One alert rule: ``metric comparator threshold`` in k of the last n windows."""
+    """One alert rule: ``metric comparator threshold`` in k of the last n windows.
+
+    ``metric`` names a monitored metric (``health.error_rate``) or, per feature,
+    ``drift.psi:AGEP``; ``drift.psi:*`` applies the rule to every feature. A rule fires
+    on ``threshold`` (compared with the value or a bound of its 95 % interval), on the
+    check's calibrated ``decision``, or on both.
+    """
 
     name: str
     metric: str
     comparator: Literal[">", ">=", "<", "<="] = ">="
-    threshold: float
+    threshold: float | None = None
+    decision: Literal["warn", "drift"] | None = Field(
+        None, description="fire when the check's calibrated status is at least this"
+    )
+    bound: Literal["value", "low", "high"] = Field(
+        "value", description="compare the threshold with the value or its interval bound"
+    )
     window: str = "5m"
     k: int = Field(1, ge=1)
     n: int = Field(1, ge=1)
     severity: Literal["P0", "P1", "P2", "P3"] = "P2"
     runbook: str = ""
+    incident: str | None = Field(None, description="incident type; default: from the metric")
+    min_rows: int = Field(0, ge=0, description="windows with fewer rows do not count")
 
     @model_validator(mode="after")
     def _k_of_n(self) -> AlertRuleSpec:
         if self.k > self.n:
             raise ValueError(f"k ({self.k}) cannot exceed n ({self.n})")
-        parse_duration(self.window)
+        if self.threshold is None and self.decision is None:
+            raise ValueError("give a threshold, a decision ('warn' or 'drift'), or both")
+        check_window(self.window)
         return self
 
 
@@ -287,6 +363,21 @@ class LabelsSpec(_Frozen):
 
     expected_delay: str = "1d"
     expected_coverage: float = Field(1.0, gt=0, le=1)
+    name: str | None = Field(
+        None, description="label name in the feedback events; default: the target column"
+    )
+    max_delay: str = Field(
+        "7d", description="labels arriving later than this after their prediction are not joined"
+    )
+    join_interval: str = Field(
+        "5m", description="how often the monitor joins new feedback to its predictions"
+    )
+
+    @field_validator("expected_delay", "max_delay", "join_interval")
+    @classmethod
+    def _delay(cls, value: str) -> str:
+        parse_duration(value)
+        return value
 
 
 class RegistrySpec(_Frozen):

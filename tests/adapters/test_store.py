@@ -67,7 +67,7 @@ def test_open_creates_the_schema_at_head_and_it_matches_the_tables(store_url: st
             context = MigrationContext.configure(
                 connection, opts={"version_table": VERSION_TABLE, "compare_type": True}
             )
-            assert context.get_current_revision() == "0001"
+            assert context.get_current_revision() == "0002"
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()

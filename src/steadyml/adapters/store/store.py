@@ -231,6 +231,11 @@ class Store:
         """The database URL, password hidden."""
         return self._engine.url.render_as_string(hide_password=True)
 
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, shared by the stores of other record families."""
+        return self._engine
+
     def close(self) -> None:
         """Close every pooled connection."""
         self._engine.dispose()

@@ -18,7 +18,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -27,13 +41,19 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 __all__ = [
     "NAMING_CONVENTION",
     "VERSION_TABLE",
+    "AlertRow",
     "AliasMoveRow",
     "AuditRow",
     "Base",
     "GateResultRow",
+    "IncidentEventRow",
+    "IncidentRow",
     "JsonDocument",
+    "MetricPointRow",
+    "MonitorCursorRow",
     "RowId",
     "UtcDateTime",
+    "WindowProfileRow",
 ]
 
 #: Alembic's bookkeeping table; not ``alembic_version``, which MLflow uses.
@@ -136,3 +156,131 @@ class GateResultRow(Base):
     passed: Mapped[bool] = mapped_column(Boolean)
     report: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# -- monitoring (revision 0002) ------------------------------------------------------------
+
+
+class MonitorCursorRow(Base):
+    """How far the monitor has read one log of one service, moved with the window results."""
+
+    __tablename__ = "steadyml_monitor_cursors"
+    __table_args__ = (UniqueConstraint("service", "log"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    service: Mapped[str] = mapped_column(String(128))
+    log: Mapped[str] = mapped_column(String(32))
+    positions: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    generation: Mapped[int] = mapped_column(BigInteger)
+    stats: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WindowProfileRow(Base):
+    """A window's mergeable summary (profile, counts, labels) of one model version, as bytes."""
+
+    __tablename__ = "steadyml_window_profiles"
+    __table_args__ = (
+        UniqueConstraint("service", "model_version", "window", "window_start", "kind"),
+        Index(None, "service", "window", "window_start"),
+    )
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    service: Mapped[str] = mapped_column(String(128))
+    model_version: Mapped[str] = mapped_column(String(64))
+    window: Mapped[str] = mapped_column(String(32))
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(16))
+    rows: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class MetricPointRow(Base):
+    """One metric of one window: value, 95 % interval, calibrated status, rows."""
+
+    __tablename__ = "steadyml_metric_series"
+    __table_args__ = (
+        UniqueConstraint("service", "model_version", "window", "window_start", "metric", "subject"),
+        Index(None, "service", "metric", "window", "window_start"),
+    )
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    service: Mapped[str] = mapped_column(String(128))
+    model_version: Mapped[str] = mapped_column(String(64))
+    window: Mapped[str] = mapped_column(String(32))
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime)
+    metric: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(256))
+    value: Mapped[float | None] = mapped_column(Double)
+    low: Mapped[float | None] = mapped_column(Double)
+    high: Mapped[float | None] = mapped_column(Double)
+    status: Mapped[str | None] = mapped_column(String(24))
+    n: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class IncidentRow(Base):
+    """An incident: alerts grouped by likely cause, triaged, with a root-cause hint."""
+
+    __tablename__ = "steadyml_incidents"
+    __table_args__ = (UniqueConstraint("key"), Index(None, "service", "status", "opened_at"))
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64))
+    service: Mapped[str] = mapped_column(String(128))
+    incident_type: Mapped[str] = mapped_column(String(64))
+    triage: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(4))
+    status: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    features: Mapped[list[str]] = mapped_column(JsonDocument)
+    versions: Mapped[list[str]] = mapped_column(JsonDocument)
+    hint: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument)
+    runbook: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AlertRow(Base):
+    """One firing episode of an alert rule on one series (version, subject)."""
+
+    __tablename__ = "steadyml_alerts"
+    __table_args__ = (Index(None, "service", "status"), Index(None, "incident_id"))
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    service: Mapped[str] = mapped_column(String(128))
+    rule: Mapped[str] = mapped_column(String(128))
+    metric: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(256))
+    model_version: Mapped[str] = mapped_column(String(64))
+    window: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(4))
+    incident_type: Mapped[str] = mapped_column(String(64))
+    triage: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    value: Mapped[float | None] = mapped_column(Double)
+    threshold: Mapped[float | None] = mapped_column(Double)
+    incident_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("steadyml_incidents.id"))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+
+
+class IncidentEventRow(Base):
+    """The timeline of an incident; sinks and the responder read it in id order."""
+
+    __tablename__ = "steadyml_incident_events"
+    __table_args__ = (Index(None, "incident_id", "id"), Index(None, "service", "id"))
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("steadyml_incidents.id"))
+    service: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonDocument)

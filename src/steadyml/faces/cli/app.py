@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from steadyml.errors import SteadyError
-from steadyml.faces.cli import demo, drift, lifecycle
+from steadyml.faces.cli import demo, drift, lifecycle, monitor
 
 __all__ = ["app", "main"]
 
@@ -25,6 +25,7 @@ app = typer.Typer(
 lifecycle.register(app)
 demo.register(app)
 drift.register(app)
+monitor.register(app)
 
 INTERNAL_ERROR = 70
 

@@ -1,0 +1,97 @@
+"""Feature drift and prediction drift per window, with the drift engine's calibrated decisions.
+
+The window's input profile and output profile (built on the reference's bins) are
+compared with the model version's reference profile by
+:func:`steadyml.core.drift.compare`: an effect size with its interval, and a decision
+(``ok``/``warn``/``drift``) that is both meaningful (at least the tolerance) and real
+(beyond the noise at this window size, false discoveries controlled across features).
+
+* ``drift.effect:F`` - the spec's drift metric (TVD by default) of feature ``F``;
+* ``drift.psi:F`` - its population stability index (the classic 0.1 / 0.25 bands),
+  with the same calibrated status;
+* ``prediction_drift.effect`` and ``prediction_drift.psi`` - the same for the model's
+  outputs;
+* ``drift.features_drifting`` - how many features have the status ``drift``.
+"""
+
+from __future__ import annotations
+
+from steadyml.core.drift import CompareSettings, DriftResult, Tolerance, compare
+from steadyml.core.monitoring.context import PREDICTION_COLUMN, Reference, WindowData
+from steadyml.core.monitoring.measurements import Measurement
+from steadyml.spec import ServiceSpec
+
+__all__ = ["check_drift", "tolerance"]
+
+
+def tolerance(spec: ServiceSpec) -> Tolerance:
+    """The spec's drift tolerance (metric, warn and drift bands)."""
+    monitors = spec.monitors
+    return Tolerance(
+        warn=monitors.drift_warn, drift=monitors.drift_alarm, metric=monitors.drift_metric
+    )
+
+
+def _measurements(result: DriftResult, family: str, subject: str) -> list[Measurement]:
+    details = {
+        "status": result.status.value,
+        "message": result.message,
+        "metric": result.metric,
+        "effect": result.effect,
+        "psi": result.statistics.get("psi"),
+        "min_detectable_effect": result.min_detectable_effect,
+        "notes": list(result.notes)[:3],
+    }
+    status = result.status.value
+    psi = result.statistics.get("psi")
+    return [
+        Measurement(
+            f"{family}.effect",
+            result.effect,
+            subject,
+            low=result.effect_low,
+            high=result.effect_high,
+            status=status,
+            n=result.n_current,
+            details=details,
+        ),
+        Measurement(
+            f"{family}.psi", psi, subject, status=status, n=result.n_current, details=details
+        ),
+    ]
+
+
+def check_drift(window: WindowData, reference: Reference, spec: ServiceSpec) -> list[Measurement]:
+    """Feature and prediction drift of one model version's window against its reference."""
+    settings = CompareSettings(false_alarm_rate=spec.monitors.false_alarm_rate)
+    band = tolerance(spec)
+    out: list[Measurement] = []
+    if window.inputs is not None and window.inputs.rows > 0:
+        result = compare(
+            reference.profile,
+            window.inputs,
+            columns=list(reference.features),
+            default_tolerance=band,
+            settings=settings,
+        )
+        for feature in result.features:
+            out.extend(_measurements(feature, "drift", feature.feature))
+        drifting = result.with_status(result.status.DRIFT)
+        out.append(
+            Measurement(
+                "drift.features_drifting",
+                float(len(drifting)),
+                n=window.inputs.rows,
+                details={"features": drifting},
+            )
+        )
+    if window.outputs is not None and window.outputs.rows > 0 and reference.has_outputs:
+        result = compare(
+            reference.profile,
+            window.outputs,
+            columns=[PREDICTION_COLUMN],
+            default_tolerance=band,
+            settings=settings,
+        )
+        out.extend(_measurements(result[PREDICTION_COLUMN], "prediction_drift", ""))
+    return out

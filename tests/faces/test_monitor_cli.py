@@ -50,8 +50,11 @@ def test_monitor_once_then_incidents_with_their_timeline(
     spec_file = str(project.base_dir / "steadyml.yaml")
     code, out, _ = run(capsys, "monitor", "--spec", spec_file, "--json")
     assert code == 0 and json.loads(out)["rows"] == 0
+    # two minutes of records inside one 5-minute window (a window boundary inside them
+    # would make two windows, and two alerts, depending on the time the test runs)
     now = datetime.now(UTC)
-    write_log(project, now - timedelta(minutes=2), 1200, nan_share=0.1)
+    pane = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
+    write_log(project, pane - timedelta(minutes=4, seconds=30), 1200, nan_share=0.1)
     code, out, err = run(capsys, "monitor", "--spec", spec_file)
     assert code == 0, err
     assert "1,200 records" in out and "fired nan_output" in out

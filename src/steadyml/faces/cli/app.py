@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from steadyml.errors import SteadyError
-from steadyml.faces.cli import demo, drift, lifecycle, monitor
+from steadyml.faces.cli import demo, drift, lifecycle, monitor, serve
 
 __all__ = ["app", "main"]
 
@@ -24,6 +24,7 @@ app = typer.Typer(
 )
 lifecycle.register(app)
 demo.register(app)
+serve.register(app)
 drift.register(app)
 monitor.register(app)
 

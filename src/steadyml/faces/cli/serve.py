@@ -1,0 +1,111 @@
+"""``steadyml serve``: the prediction service on uvicorn (uvloop and httptools when present).
+
+SIGTERM (or Ctrl-C) stops accepting connections, lets in-flight requests finish, flushes
+and seals the prediction log, and exits 0. With ``--workers N`` uvicorn runs N worker
+processes on one port; each writes the shared log directory under its own worker id.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from steadyml.errors import ConfigError
+from steadyml.spec import load_spec
+
+if TYPE_CHECKING:  # imported when serving starts: other commands stay quick to start
+    from steadyml.services.serving import ServingApp
+
+__all__ = ["SPEC_ENV", "app_from_environment", "register", "serve_command"]
+
+SPEC_ENV = "STEADYML_SERVE_SPEC"
+
+
+def app_from_environment() -> ServingApp:
+    """The app of the spec named by ``STEADYML_SERVE_SPEC`` (uvicorn's factory, per worker).
+
+    Raises
+    ------
+    ConfigError
+        When the variable is not set.
+    """
+    from steadyml.services.serving import create_app
+
+    path = os.environ.get(SPEC_ENV)
+    if not path:
+        raise ConfigError(SPEC_ENV, None, "set it to the spec file, or run 'steadyml serve'")
+    return create_app(load_spec(path))
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def _exit_zero(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def serve_command(
+    spec: Annotated[
+        Path, typer.Option("--spec", "-s", help="The service spec file (or its folder).")
+    ] = Path("steadyml.yaml"),
+    *,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=0, max=65535)] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Worker processes (default: deployment.workers in the spec).", min=1),
+    ] = None,
+    log_level: Annotated[
+        str, typer.Option(help="uvicorn log level: critical, error, warning, info, debug.")
+    ] = "info",
+    access_log: Annotated[bool, typer.Option(help="Log every request (costs throughput).")] = False,
+) -> None:
+    """Serve the champion: /predict, /v2 (Open Inference Protocol), /feedback, /metrics."""
+    loaded = load_spec(spec)  # fail fast, before any worker starts
+    spec_file = spec / "steadyml.yaml" if spec.is_dir() else spec
+    os.environ[SPEC_ENV] = str(spec_file.resolve())
+    count = workers or loaded.deployment.workers
+    options = {
+        "host": host,
+        "port": port,
+        "loop": "uvloop" if _installed("uvloop") else "asyncio",
+        "http": "httptools" if _installed("httptools") else "h11",
+        "log_level": log_level,
+        "timeout_graceful_shutdown": 30,
+        # a worker imports MLflow and loads the model before it answers health checks
+        "timeout_worker_healthcheck": 120,
+    }
+    if count > 1:
+        # uvicorn's supervisor spawns workers that re-import the main module: exec the
+        # lean ``python -m uvicorn`` so that they do not import the whole CLI first
+        argv = [sys.executable, "-m", "uvicorn", f"{__name__}:app_from_environment", "--factory"]
+        for key, value in options.items():
+            argv += [f"--{key.replace('_', '-')}", str(value)]
+        argv += ["--workers", str(count), "--no-server-header"]
+        argv.append("--access-log" if access_log else "--no-access-log")
+        os.execv(sys.executable, argv)  # noqa: S606 - argv built from validated options
+    import uvicorn
+
+    # uvicorn handles SIGTERM (stop accepting, drain, lifespan shutdown: the log is sealed)
+    # and then re-raises it to the handler installed before: exit 0 after a clean drain
+    signal.signal(signal.SIGTERM, _exit_zero)
+    uvicorn.run(
+        f"{__name__}:app_from_environment",
+        factory=True,
+        access_log=access_log,
+        server_header=False,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``steadyml serve`` to ``app``."""
+    app.command("serve")(serve_command)

@@ -1,0 +1,215 @@
+"""The serving ASGI app: a lean router for the hot paths in front of FastAPI.
+
+``POST /predict``, ``POST /v2/models/{name}/infer``, ``POST /feedback`` and the health
+checks are answered by :class:`ServingApp` directly (raw ASGI, orjson), because a
+framework's routing, dependency injection and response classes cost more per request
+than the prediction itself. Everything else (``/docs``, ``/openapi.json``, ``/metrics``,
+``/admin/*``, unknown paths) goes to the FastAPI app, which also serves the hot
+endpoints for anyone who calls it directly. The app handles the ASGI lifespan itself:
+start-up loads the model and the log, shutdown drains in-flight requests and seals the
+log (uvicorn sends it after SIGTERM, once it stopped accepting connections).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI
+
+from steadyml.core.clock import Clock
+from steadyml.errors import SteadyError
+from steadyml.services.serving.api import build_api
+from steadyml.services.serving.endpoints import Endpoints, Reply
+from steadyml.services.serving.responses import error_response
+from steadyml.services.serving.security import header, read_body
+from steadyml.services.serving.service import PredictionService
+from steadyml.spec import ServiceSpec
+
+if TYPE_CHECKING:  # the workspace module imports the metadata store (slow to import)
+    from steadyml.services.workspace import Workspace
+
+__all__ = ["ServingApp", "create_app"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+_BEARER = [(b"www-authenticate", b"Bearer")]
+_V2_MODELS = "/v2/models/"
+
+
+async def _send(send: Send, reply: Reply) -> None:
+    status, body = reply
+    headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode("ascii"))]
+    if status == 401:
+        headers += _BEARER
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class ServingApp:
+    """The ASGI application of one prediction service.
+
+    Attributes
+    ----------
+    service
+        The runtime (model holder, batcher, log, metrics).
+    endpoints
+        The endpoint functions both routers call.
+    api
+        The FastAPI app (OpenAPI at ``/docs``).
+    """
+
+    def __init__(self, service: PredictionService) -> None:
+        self.service = service
+        self.endpoints = Endpoints(service)
+        self.api: FastAPI = build_api(self.endpoints)
+        endpoints = self.endpoints
+        self._gets: dict[str, Callable[[], Reply]] = {
+            "/health/live": endpoints.live,
+            "/health/ready": endpoints.ready,
+            "/v2/health/live": endpoints.live,
+            "/v2/health/ready": endpoints.ready,
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            method = scope["method"]
+            path = scope["path"]
+            if method == "POST":
+                if path == "/predict":
+                    await self._predict(scope, receive, send)
+                    return
+                if path.startswith(_V2_MODELS) and path.endswith("/infer"):
+                    name = path[len(_V2_MODELS) : -len("/infer")]
+                    if name and "/" not in name:
+                        await self._infer(name, scope, receive, send)
+                        return
+                if path == "/feedback":
+                    await self._feedback(scope, receive, send)
+                    return
+            elif method == "GET":
+                handler = self._gets.get(path)
+                if handler is not None:
+                    await _send(send, handler())
+                    return
+            await self.api(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        else:
+            await self.api(scope, receive, send)
+
+    async def _predict(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start = time.perf_counter()
+        request_id = header(scope, b"x-request-id")
+        try:
+            body = await read_body(scope, receive, self.service.max_body_bytes)
+        except SteadyError as exc:
+            reply = self.endpoints.refused(b"", exc, request_id)
+        else:
+            reply = await self.endpoints.predict(
+                body,
+                request_id=request_id,
+                event_time=header(scope, b"x-event-time"),
+                start=start,
+            )
+        await _send(send, reply)
+        self.service.metrics.observe_request("predict", reply[0], time.perf_counter() - start)
+
+    async def _infer(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
+        start = time.perf_counter()
+        try:
+            body = await read_body(scope, receive, self.service.max_body_bytes)
+        except SteadyError as exc:
+            reply = error_response(exc)
+        else:
+            reply = await self.endpoints.infer(
+                name, body, event_time=header(scope, b"x-event-time"), start=start
+            )
+        await _send(send, reply)
+        self.service.metrics.observe_request("infer", reply[0], time.perf_counter() - start)
+
+    async def _feedback(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start = time.perf_counter()
+        try:
+            body = await read_body(scope, receive, self.service.max_body_bytes)
+        except SteadyError as exc:
+            reply = error_response(exc)
+        else:
+            reply = await self.endpoints.feedback(body, header(scope, b"authorization"))
+        await _send(send, reply)
+        self.service.metrics.observe_request("feedback", reply[0], time.perf_counter() - start)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    text = exc.one_line() if isinstance(exc, SteadyError) else repr(exc)
+                    await send({"type": "lifespan.startup.failed", "message": text})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                try:
+                    await self.shutdown()
+                except Exception as exc:
+                    await send({"type": "lifespan.shutdown.failed", "message": repr(exc)})
+                    return
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def startup(self) -> None:
+        """Recover the log, load the model and start the background tasks."""
+        await self.service.start()
+
+    async def shutdown(self) -> None:
+        """Drain in-flight requests, flush and seal the log, stop the threads."""
+        await self.service.stop()
+
+
+def create_app(
+    spec: ServiceSpec,
+    *,
+    workspace: Workspace | None = None,
+    clock: Clock | None = None,
+    worker_id: str | None = None,
+) -> ServingApp:
+    """Build the prediction service of ``spec`` as an ASGI app.
+
+    Parameters
+    ----------
+    spec
+        The service spec (its ``deployment`` section configures the server).
+    workspace
+        Settings, registry and model cache; opened from ``spec`` (and the environment)
+        when None.
+    clock
+        The event-time clock; the system clock when None.
+    worker_id
+        The id this process writes the prediction log under; ``<hostname>-<pid>`` when
+        None. Two live processes must not share one.
+
+    Returns
+    -------
+    ServingApp
+        An ASGI app. The model is loaded at ASGI lifespan start-up (or by
+        :meth:`ServingApp.startup` when the server does not send lifespan events).
+
+    Raises
+    ------
+    PluginError
+        When the fallback rule cannot be loaded.
+
+    Examples
+    --------
+    >>> # app = create_app(load_spec("steadyml.yaml")); uvicorn.run(app)
+    """
+    service = PredictionService(spec, workspace=workspace, clock=clock, worker_id=worker_id)
+    return ServingApp(service)

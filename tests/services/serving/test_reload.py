@@ -9,7 +9,7 @@ from steadyml.services.serving import read_pointer
 from steadyml.services.workspace import Workspace
 from steadyml.spec import ServiceSpec
 from tests.services.serving import faulty
-from tests.services.serving.conftest import logged, register_variant, serving
+from tests.services.serving.conftest import logged, register_variant, serving, with_deployment
 
 DOWN = {"STEADYML_TRACKING_URI": "http://127.0.0.1:9"}  # nothing listens on port 9
 
@@ -17,8 +17,12 @@ DOWN = {"STEADYML_TRACKING_URI": "http://127.0.0.1:9"}  # nothing listens on por
 def test_a_moved_alias_is_served_without_failing_or_mixing_a_request(
     project: ServiceSpec, workspace: Workspace, rows: list[dict[str, Any]]
 ) -> None:
+    # a generous budget: this test is about the swap, and a loaded CI machine must not turn
+    # slow batches into timeout fallbacks (test_faulty_models covers timeouts)
+    spec = with_deployment(project, latency_budget_ms=5000)
+
     async def main() -> tuple[list[Any], dict[str, Any]]:
-        async with serving(project, workspace) as (app, client):
+        async with serving(spec, workspace) as (app, client):
             answers: list[Any] = []
             stop = asyncio.Event()
 

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Profile", "ProfileSettings", "infer_schema"]
 
-_PARALLEL_ROWS = 65_536  # chunks at least this long are profiled one column per thread
+_PARALLEL_ROWS = 200_000  # chunks at least this long are profiled one column per thread;
+# below it the hand-offs between threads cost more than they save
 
 
 @dataclass(frozen=True)
@@ -140,10 +141,12 @@ class Profile:
         self.settings = settings or ProfileSettings()
         self._rows = 0
         self._threads = max(1, threads if threads is not None else min(4, os.cpu_count() or 1))
+        numeric = [c for c in schema.columns if c.kind is ColumnKind.NUMERIC]
+        # the sketches draw from streams of their own: the row sample's stays as seeded
+        streams = np.random.SeedSequence(seed).spawn(len(numeric))
         self._numeric = {
-            c.name: NumericAccumulator(c.edges, self.settings.sketch_k)
-            for c in schema.columns
-            if c.kind is ColumnKind.NUMERIC
+            c.name: NumericAccumulator(c.edges, self.settings.sketch_k, np.random.default_rng(s))
+            for c, s in zip(numeric, streams, strict=True)
         }
         self._categorical = {
             c.name: CategoricalAccumulator(self.settings.max_categories)

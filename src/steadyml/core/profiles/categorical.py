@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from steadyml.core.profiles.hll import HyperLogLog
+from steadyml.core.profiles.ingest import primitive_values
 
 __all__ = ["DEFAULT_MAX_CATEGORIES", "CategoricalAccumulator", "CategoricalSummary"]
 
@@ -217,7 +218,8 @@ class CategoricalAccumulator:
         values = counted.field("values")
         if pa.types.is_dictionary(values.type):
             values = values.cast(values.type.value_type)
-        self._add(values.to_pylist(), counted.field("counts").to_numpy())
+        counts = counted.field("counts")
+        self._add(values.to_pylist(), primitive_values(counts, np.int64))
 
     def _add(self, values: Iterable[str | None], weights: np.ndarray) -> None:
         pairs = [(v, int(w)) for v, w in zip(values, weights, strict=True) if v is not None]

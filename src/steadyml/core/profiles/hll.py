@@ -14,6 +14,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from steadyml.core.profiles.scratch import Scratch
+
 __all__ = ["HyperLogLog"]
 
 _P = 12
@@ -71,23 +73,35 @@ class HyperLogLog:
         regs.setflags(write=False)
         return regs
 
-    def update_hashes(self, hashes: np.ndarray) -> None:
-        """Add 64-bit hashes (``uint64``; the array is overwritten)."""
-        if hashes.size == 0:
+    def update_hashes(self, hashes: np.ndarray, scratch: Scratch | None = None) -> None:
+        """Add 64-bit hashes (``uint64``; the array is overwritten).
+
+        ``scratch`` supplies reusable work arrays (see :class:`Scratch`); without it,
+        temporaries are allocated.
+        """
+        n = hashes.size
+        if n == 0:
             return
-        index = np.right_shift(hashes, _U(_LOW_BITS))
+        work = scratch if scratch is not None else Scratch()
+        index = work.take("hll_index", n, np.uint64)
+        np.right_shift(hashes, _U(_LOW_BITS), out=index)
         np.bitwise_and(hashes, _U((1 << _LOW_BITS) - 1), out=hashes)
-        exponent = hashes.astype(np.float64).view(np.uint64)
-        np.right_shift(exponent, _U(52), out=exponent)
+        converted = work.take("hll_float", n, np.float64)
+        np.copyto(converted, hashes, casting="unsafe")
+        exponent = converted.view(np.int64)
+        np.right_shift(exponent, 52, out=exponent)  # non-negative: the sign bit is 0
         # a low part of bit length b has biased exponent 1022 + b (0 when it is 0), and
         # its rank (leading zeros + 1 within the low bits) is LOW_BITS + 1 - b
-        rank = np.minimum(_LOW_BITS + 1023 - exponent.view(np.int64), _LOW_BITS + 1)
-        np.maximum.at(self._registers, index.view(np.int64), rank.astype(np.uint8))
+        np.subtract(_LOW_BITS + 1023, exponent, out=exponent)
+        np.minimum(exponent, _LOW_BITS + 1, out=exponent)
+        np.maximum.at(self._registers, index.view(np.int64), exponent.astype(np.uint8))
 
-    def update_floats(self, values: np.ndarray) -> None:
+    def update_floats(self, values: np.ndarray, scratch: Scratch | None = None) -> None:
         """Add float values (``-0.0`` counts as ``0.0``; NaN should be removed first)."""
-        bits = np.add(values, 0.0, dtype=np.float64).view(np.uint64)
-        self.update_hashes(_fmix64(bits))
+        work = scratch if scratch is not None else Scratch()
+        bits = work.take("hll_bits", values.size, np.uint64)
+        np.add(values, 0.0, out=bits.view(np.float64))
+        self.update_hashes(_fmix64(bits, work.take("hll_tmp", values.size, np.uint64)), work)
 
     def update_strings(self, values: Iterable[str]) -> None:
         """Add strings (pass the *distinct* values of a chunk: this loops in Python)."""

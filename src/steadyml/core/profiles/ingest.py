@@ -18,7 +18,15 @@ import pyarrow.compute as pc
 from steadyml.core.profiles.schema import is_text
 from steadyml.errors import DataError
 
-__all__ = ["FrameLike", "as_table", "numeric_column", "take_rows", "text_column"]
+__all__ = [
+    "FrameLike",
+    "as_table",
+    "numeric_column",
+    "primitive_values",
+    "take_rows",
+    "text_column",
+    "valid_mask",
+]
 
 FrameLike = pl.DataFrame | pa.Table | pa.RecordBatch | Mapping[str, Any]
 """Anything a profile can be updated with: a Polars frame, an Arrow table or record batch,
@@ -95,8 +103,34 @@ def numeric_column(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]
         column = pc.cast(column, pa.float64(), safe=False)
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+    values = primitive_values(column, np.float64)
+    if nulls:
+        values = np.where(valid_mask(column), values, np.nan)
     return values, nulls
+
+
+def valid_mask(array: pa.Array) -> np.ndarray:
+    """``True`` where ``array`` holds a value, ``False`` where it is null."""
+    bitmap = array.buffers()[0]
+    if bitmap is None:
+        return np.ones(len(array), dtype=bool)
+    bits = np.unpackbits(np.frombuffer(bitmap, dtype=np.uint8), bitorder="little")
+    return bits[array.offset : array.offset + len(array)].astype(bool)
+
+
+def primitive_values(array: pa.Array, dtype: type[np.generic]) -> np.ndarray:
+    """A read-only NumPy view of a primitive Arrow array's values (no copy).
+
+    Null slots hold whatever the buffer has there: mask them with :func:`valid_mask`.
+    ``Array.to_numpy`` and ``pc.fill_null`` with a Python scalar import pandas on first
+    use (0.3 s in a fresh process); reading the data buffer directly does not.
+    """
+    if len(array) == 0:
+        return np.empty(0, dtype=dtype)
+    width = np.dtype(dtype).itemsize
+    return np.frombuffer(
+        array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * width
+    )
 
 
 def text_column(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array | None:
@@ -129,7 +163,11 @@ def take_rows(column: pa.ChunkedArray, rows: np.ndarray) -> pa.ChunkedArray:
         pa.types.is_dictionary(column.type) and _is_view(column.type.value_type)
     ):
         column = column.cast(pa.large_string())
-    return column.take(pa.array(rows))
+    # from_buffers: pa.array(ndarray) imports pandas on first use (0.3 s)
+    indices = np.ascontiguousarray(rows, dtype=np.int64)
+    return column.take(
+        pa.Array.from_buffers(pa.int64(), indices.size, [None, pa.py_buffer(indices)])
+    )
 
 
 def _is_view(dtype: pa.DataType) -> bool:

@@ -2,8 +2,8 @@
 
 A chunk is sorted once (``np.sort`` puts NaN last); everything else is read off the
 sorted array: NaN and infinities by binary search, the histogram by searching the bin
-edges, distinct values by comparing neighbours, and the KLL sketch is fed sorted values
-(which it ingests about twice as fast).
+edges, distinct values by comparing neighbours, and a large chunk reaches the KLL
+sketch already compacted (:mod:`~steadyml.core.profiles.kll`), small ones item by item.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import numpy as np
 from steadyml.core.profiles.bins import histogram_sorted
 from steadyml.core.profiles.floats import from_json_float, to_json_float
 from steadyml.core.profiles.hll import HyperLogLog
+from steadyml.core.profiles.kll import DIRECT_UPDATE_ROWS, sketch_of_sorted
+from steadyml.core.profiles.scratch import SLICE_ROWS, Scratch
 
 __all__ = ["DEFAULT_SKETCH_K", "NumericAccumulator", "NumericSummary"]
 
@@ -210,13 +212,23 @@ class NumericAccumulator:
         The reference bin edges.
     sketch_k
         KLL accuracy parameter (400: about 0.7 % rank error).
+    rng
+        Source of the sketch's compaction offsets for large chunks (fresh entropy when
+        omitted). Accumulators updated in parallel need generators of their own.
     """
 
-    def __init__(self, edges: tuple[float, ...], sketch_k: int = DEFAULT_SKETCH_K) -> None:
+    def __init__(
+        self,
+        edges: tuple[float, ...],
+        sketch_k: int = DEFAULT_SKETCH_K,
+        rng: np.random.Generator | None = None,
+    ) -> None:
         self._edges = np.asarray(edges, dtype=np.float64)
         self._sketch_k = sketch_k
+        self._rng = rng if rng is not None else np.random.default_rng()
         self._kll = ds.kll_doubles_sketch(sketch_k)
         self._hll = HyperLogLog()
+        self._scratch = Scratch()
         self._histogram = np.zeros(len(edges) + 1, dtype=np.int64)
         self._count = self._nulls = self._nans = self._posinf = self._neginf = 0
         self._type_errors = self._finite = 0
@@ -227,25 +239,36 @@ class NumericAccumulator:
 
     def update(self, values: np.ndarray, nulls: int) -> None:
         """Add a chunk: ``float64`` values with nulls as NaN, and how many were null."""
-        ordered = np.sort(values)
-        n = ordered.size
+        missing = 0
+        for start in range(0, values.size, SLICE_ROWS):
+            missing += self._update_slice(values[start : start + SLICE_ROWS])
+        self._count += values.size
+        self._nulls += nulls
+        self._nans += missing - nulls
+
+    def _update_slice(self, values: np.ndarray) -> int:
+        """Add a slice of at most ``SLICE_ROWS`` values; returns how many were NaN."""
+        n = values.size
+        ordered = self._scratch.take("sorted", n, np.float64)
+        np.copyto(ordered, values)
+        ordered.sort()  # NaN last
         first_nan = int(np.searchsorted(ordered, np.nan, side="left"))
         numbers = ordered[:first_nan]
         neginf = int(np.searchsorted(numbers, -np.inf, side="right"))
         top = int(np.searchsorted(numbers, np.inf, side="left"))
         finite = numbers[neginf:top]
-        self._count += n
-        self._nulls += nulls
-        self._nans += n - first_nan - nulls
         self._neginf += neginf
         self._posinf += first_nan - top
         self._histogram += histogram_sorted(finite, self._edges, neginf, first_nan - top)
         if finite.size == 0:
-            return
+            return n - first_nan
         with np.errstate(over="ignore", invalid="ignore"):  # |x| near 1e308: inf, not a crash
             chunk_mean = float(finite.mean())
-            deviations = finite - chunk_mean
-            chunk_m2 = float(np.dot(deviations, deviations))
+            deviations = self._scratch.take("deviations", finite.size, np.float64)
+            np.subtract(finite, chunk_mean, out=deviations)
+            # not np.dot: BLAS wakes its own threads, which compete with the column threads
+            np.square(deviations, out=deviations)
+            chunk_m2 = float(deviations.sum())
         self._mean, self._m2 = _merge_moments(
             (self._finite, self._mean, self._m2), (finite.size, chunk_mean, chunk_m2)
         )
@@ -253,11 +276,15 @@ class NumericAccumulator:
         low, high = float(finite[0]), float(finite[-1])
         self._min = low if self._min is None else min(self._min, low)
         self._max = high if self._max is None else max(self._max, high)
-        self._kll.update(finite)
-        fresh = np.empty(finite.size, dtype=bool)
+        if finite.size <= DIRECT_UPDATE_ROWS:
+            self._kll.update(finite)
+        else:
+            self._kll.merge(sketch_of_sorted(finite, self._sketch_k, self._rng))
+        fresh = self._scratch.take("fresh", finite.size, np.bool_)
         fresh[0] = True
         np.not_equal(finite[1:], finite[:-1], out=fresh[1:])
-        self._hll.update_floats(finite if fresh.all() else finite[fresh])
+        self._hll.update_floats(finite if fresh.all() else finite[fresh], self._scratch)
+        return n - first_nan
 
     def add_type_errors(self, count: int) -> None:
         """Count ``count`` values of a wrong type (not profiled)."""

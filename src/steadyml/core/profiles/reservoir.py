@@ -18,7 +18,13 @@ import numpy as np
 import pyarrow as pa
 
 from steadyml.core.profiles.floats import from_json_float, to_json_float
-from steadyml.core.profiles.ingest import numeric_column, take_rows, text_column
+from steadyml.core.profiles.ingest import (
+    numeric_column,
+    primitive_values,
+    take_rows,
+    text_column,
+    valid_mask,
+)
 from steadyml.core.profiles.schema import ColumnKind, ProfileSchema
 
 __all__ = ["DEFAULT_SAMPLE_SIZE", "Reservoir", "RowSample"]
@@ -146,13 +152,29 @@ class Reservoir:
                 )
             else:
                 text = None if taken is None else text_column(taken)
-                if text is not None and pa.types.is_dictionary(text.type):
-                    text = text.cast(text.type.value_type)
-                values[column.name] = np.array(
-                    [None] * rows.size if text is None else text.to_pylist(), dtype=object
-                )
+                if text is None:
+                    values[column.name] = np.full(rows.size, None, dtype=object)
+                elif pa.types.is_dictionary(text.type):
+                    values[column.name] = _dictionary_objects(text)
+                else:
+                    values[column.name] = np.array(text.to_pylist(), dtype=object)
         return values
 
     def sample(self) -> RowSample:
         """The current sample (immutable)."""
         return self._sample
+
+
+def _dictionary_objects(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Dictionary-encoded text as an object array, decoding each distinct value once."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    parts = [np.empty(0, dtype=object)]
+    for chunk in chunks:
+        labels = np.empty(len(chunk.dictionary) + 1, dtype=object)  # the last one: null
+        labels[:-1] = chunk.dictionary.to_pylist()
+        indices = chunk.indices.cast(pa.int64())
+        codes = primitive_values(indices, np.int64)
+        if indices.null_count:
+            codes = np.where(valid_mask(indices), codes, -1)
+        parts.append(labels[codes])
+    return np.concatenate(parts)

@@ -13,6 +13,7 @@ from steadyml.core.drift import (
     replay,
     total_variation,
 )
+from steadyml.core.drift.calibration import GAUSSIAN_MIN_EXPECTED, resample
 
 PROBS = np.array([0.3, 0.25, 0.2, 0.1, 0.08, 0.05, 0.02])
 
@@ -98,3 +99,38 @@ def test_benjamini_hochberg_matches_scipy() -> None:
     empty_rejected, empty_adjusted = benjamini_hochberg([], 0.05)
     assert empty_rejected.size == 0
     assert empty_adjusted.size == 0
+
+
+def test_resample_draws_exactly_when_a_bin_expects_few_rows() -> None:
+    rng = np.random.default_rng(3)
+    probs = np.array([0.5, 0.4999, 0.0001])
+    draws = resample(10_000, probs, 50, rng)  # 1 expected row in the last bin
+    assert np.array_equal(draws, np.round(draws))
+    assert (draws.sum(axis=1) == 10_000).all()
+
+
+def test_gaussian_resampling_matches_the_multinomial() -> None:
+    rng = np.random.default_rng(4)
+    probs = np.asarray(PROBS, dtype=np.float64)
+    total = 200_000
+    assert total * probs.min() >= GAUSSIAN_MIN_EXPECTED
+    gaussian = resample(total, probs, 20_000, rng)
+    exact = rng.multinomial(total, probs, size=20_000)
+    assert not np.array_equal(gaussian, np.round(gaussian))  # the normal limit was drawn
+    np.testing.assert_allclose(gaussian.sum(axis=1), total, rtol=1e-9)
+    np.testing.assert_allclose(gaussian.mean(axis=0), exact.mean(axis=0), rtol=2e-3)
+    theory = total * (np.diag(probs) - np.outer(probs, probs))
+    for draws in (gaussian, exact):  # both within sampling error of n (diag(p) - p p^T)
+        np.testing.assert_allclose(np.diag(np.cov(draws.T)), np.diag(theory), rtol=0.05)
+        sd = np.sqrt(np.diag(theory))
+        np.testing.assert_allclose(np.corrcoef(draws.T), theory / np.outer(sd, sd), atol=0.03)
+    # and the null of the decision statistic agrees with one built on exact draws
+    reference = rng.multinomial(total, probs)
+    null = replay(reference, 1_000_000, total_variation, rng, replicates=2_000)
+    ref_probs = reference / reference.sum()
+    direct = total_variation(
+        rng.multinomial(total, ref_probs, size=2_000),
+        rng.multinomial(1_000_000, ref_probs, size=2_000),
+    )
+    assert abs(null.mean - float(np.mean(direct))) < 0.03 * float(np.mean(direct))
+    assert abs(null.sd - float(np.std(direct, ddof=1))) < 0.08 * float(np.std(direct, ddof=1))

@@ -10,6 +10,11 @@ A gamma distribution fitted to the replicates' mean and variance gives smooth ta
 p-values and quantiles far beyond ``1 / replicates``, which false-discovery-rate control
 across features needs. A reference histogram with one occupied bin (a constant column)
 has a degenerate null: any difference is significant.
+
+Windows are drawn exactly (multinomial) unless every occupied bin expects at least
+``GAUSSIAN_MIN_EXPECTED`` rows; then the multinomial's normal limit with the same mean
+and covariance ``n (diag(p) - p p^T)`` is drawn instead: about ten times cheaper, and
+indistinguishable at those counts (the tests compare both).
 """
 
 from __future__ import annotations
@@ -21,10 +26,32 @@ from scipy import special
 
 from steadyml.core.drift.metrics import HistogramMetric
 
-__all__ = ["NullModel", "bootstrap_interval", "replay"]
+__all__ = ["GAUSSIAN_MIN_EXPECTED", "NullModel", "bootstrap_interval", "replay", "resample"]
 
 DEFAULT_REPLICATES = 400
+GAUSSIAN_MIN_EXPECTED = 100.0
 _TINY = 1e-12
+
+
+def resample(total: int, probs: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """``size`` windows of ``total`` rows drawn from bin shares ``probs``, shape ``(size, K)``.
+
+    Multinomial draws, or their normal limit (same mean and covariance, real-valued
+    counts) when every occupied bin expects at least ``GAUSSIAN_MIN_EXPECTED`` rows.
+    """
+    occupied = probs[probs > 0]
+    if occupied.size == 0 or total * float(occupied.min()) < GAUSSIAN_MIN_EXPECTED:
+        return rng.multinomial(total, probs, size=size).astype(np.float64)
+    roots = np.sqrt(probs)
+    normal = rng.standard_normal((size, probs.size))
+    # sqrt(p) z minus its component along sqrt(p): the counts then sum to ``total``
+    # exactly and their covariance is n (diag(p) - p p^T), as for the multinomial
+    along = normal @ roots
+    counts = normal * roots - np.outer(along, probs)
+    counts *= np.sqrt(total)
+    counts += total * probs
+    result: np.ndarray = np.maximum(counts, 0.0)
+    return result
 
 
 @dataclass(frozen=True)
@@ -98,8 +125,8 @@ def replay(
     counts = np.asarray(reference, dtype=np.int64)
     total = int(counts.sum())
     probs = counts / total
-    ref = rng.multinomial(total, probs, size=replicates)
-    cur = rng.multinomial(current_rows, probs, size=replicates)
+    ref = resample(total, probs, replicates, rng)
+    cur = resample(current_rows, probs, replicates, rng)
     values = np.asarray(metric(ref, cur), dtype=np.float64)
     values = values[np.isfinite(values)]
     mean = float(values.mean()) if values.size else 0.0
@@ -131,8 +158,8 @@ def bootstrap_interval(
     """
     ref_counts = np.asarray(reference, dtype=np.int64)
     cur_counts = np.asarray(current, dtype=np.int64)
-    ref = rng.multinomial(int(ref_counts.sum()), ref_counts / ref_counts.sum(), size=replicates)
-    cur = rng.multinomial(int(cur_counts.sum()), cur_counts / cur_counts.sum(), size=replicates)
+    ref = resample(int(ref_counts.sum()), ref_counts / ref_counts.sum(), replicates, rng)
+    cur = resample(int(cur_counts.sum()), cur_counts / cur_counts.sum(), replicates, rng)
     values = np.asarray(metric(ref, cur), dtype=np.float64)
     estimate = float(np.asarray(metric(ref_counts, cur_counts)))
     tail = (1.0 - level) / 2.0

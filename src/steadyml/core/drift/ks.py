@@ -11,6 +11,7 @@ confident than the data would.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import datasketches as ds
 import numpy as np
@@ -35,12 +36,20 @@ def _effective_n(n: int, m: int) -> float:
     return float(np.round(n * m / (n + m)))
 
 
+@lru_cache(maxsize=256)
+def _critical(alpha: float, en: float) -> float:
+    """``kstwo.isf`` (a root search, about 1 ms): columns of one window share it."""
+    from scipy import stats  # heavy to import; only needed here
+
+    return float(stats.kstwo.isf(alpha, en))
+
+
 def _result(d: float, n: int, m: int, *, error: float, alpha: float) -> KSResult:
     from scipy import stats  # heavy to import; only needed here
 
     en = _effective_n(n, m)
     p_value = float(stats.kstwo.sf(max(d - error, 0.0), en))
-    critical = float(stats.kstwo.isf(alpha, en)) + error
+    critical = _critical(alpha, en) + error
     return KSResult(d, min(max(p_value, 0.0), 1.0), critical, error, error == 0.0)
 
 

@@ -60,9 +60,9 @@ def timings(records: Sequence[Record]) -> str:
             stored = r["wall_s"] - phases["profile_reference"]
             groups[(r["size"], STORED)].append({**r, "wall_s": stored})
     lines = [
-        "| size | tool | runs | wall s | × steadyml (wall) | CPU s | × steadyml (CPU) "
+        "| size | run | tool | runs | wall s | × steadyml (wall) | CPU s | × steadyml (CPU) "
         "| process s | peak RSS MB |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for size in SIZES:
         base = groups.get((size, "steadyml"), [])
@@ -71,8 +71,11 @@ def timings(records: Sequence[Record]) -> str:
             if not runs:
                 continue
             wall = statistics.median(r["wall_s"] for r in runs)
+            run = ", ".join(sorted({str(r.get("run", "-")) for r in runs}))
             if tool == STORED:
-                lines.append(f"| {size} | {tool} | {len(runs)} | {wall:.2f} | - | - | - | - | - |")
+                lines.append(
+                    f"| {size} | {run} | {tool} | {len(runs)} | {wall:.2f} | - | - | - | - | - |"
+                )
                 continue
             cpu = [float(r["cpu_s"]) for r in runs if "cpu_s" in r]
             # against steadyml in the same rounds: the peers ran in the first round only,
@@ -83,7 +86,7 @@ def timings(records: Sequence[Record]) -> str:
             cpu_ratio = _ratio(float(statistics.median(cpu)) if cpu else None,
                                [r["cpu_s"] for r in same if "cpu_s" in r])  # fmt: skip
             lines.append(
-                f"| {size} | {tool} | {len(runs)} | {wall:.2f} | {wall_ratio} "
+                f"| {size} | {run} | {tool} | {len(runs)} | {wall:.2f} | {wall_ratio} "
                 f"| {_median_text(cpu)} | {cpu_ratio} "
                 f"| {statistics.median(r['process_s'] for r in runs):.1f} "
                 f"| {max(r['process_rss_mb'] for r in runs):.0f} |"

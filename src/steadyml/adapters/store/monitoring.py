@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -33,10 +33,11 @@ from steadyml.adapters.store.monitor_records import (
     incident_of,
     point_of,
 )
-from steadyml.adapters.store.monitor_tx import MonitorTx
+from steadyml.adapters.store.monitor_tx import MonitorTx, json_safe
 from steadyml.adapters.store.store import _WRITE, Store, _guard
 from steadyml.adapters.store.tables import (
     AlertRow,
+    AuditRow,
     IncidentEventRow,
     IncidentRow,
     MetricPointRow,
@@ -218,3 +219,103 @@ class MonitorStore:
         statement = statement.order_by(IncidentEventRow.id).limit(limit)
         with _guard(self.store.url), self._read() as session:
             return [event_of(row) for row in session.scalars(statement)]
+
+    # -- people's actions on incidents -------------------------------------------------
+
+    def acknowledge(
+        self, incident_id: int, *, actor: str, reason: str, evidence: dict[str, Any] | None = None
+    ) -> EventRecord:
+        """Record that ``actor`` is on ``incident_id``: an ``acknowledged`` event, an audit entry.
+
+        Both are written in one transaction; acknowledging twice records twice.
+
+        Raises
+        ------
+        NotFoundError
+            When there is no such incident.
+        ConfigError
+            When ``actor`` or ``reason`` is empty.
+        """
+        return self._act(
+            incident_id,
+            kind="acknowledged",
+            action="acknowledge",
+            actor=actor,
+            reason=reason,
+            evidence=evidence,
+        )
+
+    def resolve(
+        self, incident_id: int, *, actor: str, reason: str, evidence: dict[str, Any] | None = None
+    ) -> EventRecord:
+        """Resolve ``incident_id`` by hand: the incident and its alerts are closed.
+
+        A ``resolved`` event (with ``actor`` and ``reason``) and an audit entry are written
+        in the same transaction. If the condition persists, the monitor opens a new alert
+        (and incident) on its next pass.
+
+        Raises
+        ------
+        NotFoundError
+            When there is no such incident.
+        ConfigError
+            When ``actor`` or ``reason`` is empty, or the incident is already resolved.
+        """
+        return self._act(
+            incident_id,
+            kind="resolved",
+            action="resolve",
+            actor=actor,
+            reason=reason,
+            evidence=evidence,
+        )
+
+    def _act(
+        self,
+        incident_id: int,
+        *,
+        kind: str,
+        action: str,
+        actor: str,
+        reason: str,
+        evidence: dict[str, Any] | None,
+    ) -> EventRecord:
+        for name, value in (("actor", actor), ("reason", reason)):
+            if not isinstance(value, str) or not value.strip() or len(value) > 2000:
+                raise ConfigError(name, value, "give a non-empty text of at most 2000 characters")
+        now = self.clock.now()
+        details = json_safe(dict(evidence or {}))
+        with _guard(self.store.url), self._write.begin() as session:
+            row = session.get(IncidentRow, incident_id)
+            if row is None:
+                raise NotFoundError(
+                    "incident", incident_id, "list incidents with 'steadyml incidents'"
+                )
+            if kind == "resolved":
+                if row.status != "open":
+                    raise ConfigError("incident", incident_id, "it is already resolved")
+                row.status, row.resolved_at, row.updated_at = "resolved", now, now
+                alerts = select(AlertRow).where(
+                    AlertRow.incident_id == incident_id, AlertRow.status != "resolved"
+                )
+                for alert in session.scalars(alerts):
+                    alert.status, alert.resolved_at = "resolved", now
+            payload = {"actor": actor, "reason": reason, "manual": True, **details}
+            event = IncidentEventRow(
+                incident_id=incident_id, service=row.service, kind=kind, at=now, payload=payload
+            )
+            session.add(event)
+            session.add(
+                AuditRow(
+                    service=row.service,
+                    action=action,
+                    actor=actor,
+                    reason=reason,
+                    target=f"incident #{incident_id}",
+                    incident_id=incident_id,
+                    evidence=details,
+                    at=now,
+                )
+            )
+            session.flush()
+            return event_of(event)

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from steadyml.errors import SteadyError
 from steadyml.faces.cli import demo, drift, lifecycle, monitor, serve
+from steadyml.faces.cli import ui as ui_command
 
 __all__ = ["app", "main"]
 
@@ -27,6 +28,7 @@ demo.register(app)
 serve.register(app)
 drift.register(app)
 monitor.register(app)
+ui_command.register(app)
 
 INTERNAL_ERROR = 70
 

@@ -42,6 +42,7 @@ __all__ = [
     "DataSpec",
     "DeploymentSpec",
     "FallbackSpec",
+    "FastPathSpec",
     "GateSpec",
     "KpiSpec",
     "LabelsSpec",
@@ -50,6 +51,7 @@ __all__ = [
     "RegistrySpec",
     "ResponseSpec",
     "ServiceSpec",
+    "SinkSpec",
     "SliceSpec",
     "SloSpec",
     "SourceSpec",
@@ -270,6 +272,25 @@ class KpiSpec(_Frozen):
         return value
 
 
+class FastPathSpec(_Frozen):
+    """The server's fast path: loud signals from in-memory counters every few seconds."""
+
+    enabled: bool = True
+    interval: str = Field("5s", description="how often the server evaluates and polls modes")
+    window: str = Field("30s", description="sliding window of the counters")
+    min_rows: int = Field(50, ge=1, description="fewer records in the window decide nothing")
+    clear_after: str = Field("60s", description="a fast-path alert resolves once clear this long")
+    null_rate: float = Field(
+        0.05, gt=0, le=1, description="share of records refused for one feature (schema break)"
+    )
+
+    @field_validator("interval", "window", "clear_after")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
 class MonitorsSpec(_Frozen):
     """Windows, drift tolerances, KPI and incident settings of the monitor."""
 
@@ -289,6 +310,7 @@ class MonitorsSpec(_Frozen):
     default_rules: bool = Field(True, description="add the default alert rules")
     max_segments: int = Field(256, ge=1, description="log segments read per pass at most")
     kpi: KpiSpec | None = None
+    fast_path: FastPathSpec = FastPathSpec()
 
     @field_validator("windows")
     @classmethod
@@ -358,6 +380,90 @@ class ResponseSpec(_Frozen):
     auto_promote: bool = False
 
 
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SINK_EVENTS = ("opened", "escalated", "updated", "resolved", "action")
+
+
+class SinkSpec(_Frozen):
+    """Where incident notifications go: a JSON log, a webhook, Slack or PagerDuty.
+
+    Secrets (webhook URLs with tokens, PagerDuty routing keys) belong in environment
+    variables named by ``url_env`` / ``routing_key_env``, never in the spec file.
+    """
+
+    kind: Literal["log", "webhook", "slack", "pagerduty"]
+    name: str | None = Field(None, description="name in counters and logs; default: the kind")
+    url: str | None = Field(None, description="endpoint (http or https); prefer url_env")
+    url_env: str | None = Field(None, description="environment variable holding the URL")
+    path: str | None = Field(
+        None, description="log sink: JSON-lines file, relative to the spec; default: the logger"
+    )
+    routing_key: str | None = Field(None, description="pagerduty: integration key")
+    routing_key_env: str | None = Field(
+        None, description="pagerduty: environment variable holding the integration key"
+    )
+    min_severity: Literal["P0", "P1", "P2", "P3"] = Field(
+        "P3", description="send incidents at least this urgent (P0 is the most urgent)"
+    )
+    events: tuple[Literal["opened", "escalated", "updated", "resolved", "action"], ...] = (
+        "opened",
+        "escalated",
+        "resolved",
+        "action",
+    )
+    timeout: str = Field("5s", description="per HTTP attempt")
+    max_retries: int = Field(3, ge=0, le=10, description="retries after the first attempt")
+    queue_size: int = Field(1000, ge=1, le=1_000_000, description="pending notifications kept")
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, value: str) -> str:
+        if parse_duration(value).total_seconds() > 300:
+            raise ValueError(f"{value!r} is too long; use at most '300s'")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("use an http:// or https:// URL (or url_env)")
+        return value
+
+    @field_validator("url_env", "routing_key_env")
+    @classmethod
+    def _env(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_NAME.match(value):
+            raise ValueError("name an environment variable: letters, digits and '_'")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not _NAME.match(value):
+            raise ValueError("use 1-64 letters, digits, '_', '-' or '.', starting with a letter")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> SinkSpec:
+        has_url = self.url is not None or self.url_env is not None
+        if self.url is not None and self.url_env is not None:
+            raise ValueError("give 'url' or 'url_env', not both")
+        if self.kind in ("webhook", "slack") and not has_url:
+            raise ValueError(f"a {self.kind} sink needs 'url_env' (or 'url')")
+        if self.kind == "log" and has_url:
+            raise ValueError("a log sink writes to 'path' or the logger; drop 'url'")
+        if self.kind != "log" and self.path is not None:
+            raise ValueError("'path' is for log sinks only")
+        keyed = self.routing_key is not None or self.routing_key_env is not None
+        if self.kind == "pagerduty" and not keyed:
+            raise ValueError("a pagerduty sink needs 'routing_key_env' (or 'routing_key')")
+        if self.kind != "pagerduty" and keyed:
+            raise ValueError("'routing_key' is for pagerduty sinks only")
+        if not self.events:
+            raise ValueError(f"give at least one event of {list(SINK_EVENTS)}")
+        return self
+
+
 class LabelsSpec(_Frozen):
     """Where ground truth comes from and how late it arrives."""
 
@@ -413,6 +519,7 @@ class ServiceSpec(_Frozen):
     monitors: MonitorsSpec = MonitorsSpec()
     alerts: tuple[AlertRuleSpec, ...] = ()
     responses: tuple[ResponseSpec, ...] = ()
+    sinks: tuple[SinkSpec, ...] = ()
     labels: LabelsSpec = LabelsSpec()
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)

@@ -19,9 +19,12 @@ from sqlalchemy import create_engine, inspect
 from sqlalchemy.pool import NullPool
 
 from steadyml.adapters.store import Store, StoreUnavailable
+from steadyml.adapters.store.monitoring import MonitorStore
 from steadyml.adapters.store.tables import VERSION_TABLE, Base
 from steadyml.core.clock import ManualClock
+from steadyml.core.monitoring import AlertRule, IncidentBook, RuleState
 from steadyml.errors import ConfigError
+from steadyml.spec import AlertRuleSpec
 
 T0 = datetime(2016, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -67,7 +70,7 @@ def test_open_creates_the_schema_at_head_and_it_matches_the_tables(store_url: st
             context = MigrationContext.configure(
                 connection, opts={"version_table": VERSION_TABLE, "compare_type": True}
             )
-            assert context.get_current_revision() == "0002"
+            assert context.get_current_revision() == "0003"
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
@@ -182,7 +185,21 @@ def test_default_timestamps_come_from_the_clock(store_url: str) -> None:
 # -- audit log and gate results ----------------------------------------------------------
 
 
+def _incidents(store: Store, count: int) -> list[int]:
+    spec = AlertRuleSpec(name="nan", metric="health.nan_rate", threshold=0.01)
+    rule = AlertRule.compile(spec, ("5m",))
+    ids: list[int] = []
+    for index in range(count):
+        state = RuleState(rule, str(index), "", True, False, (T0,), None, T0)
+        book = IncidentBook("census", [], [], T0)
+        book.apply([state])
+        with MonitorStore(store).transaction("census") as tx:
+            ids.extend(tx.apply(book.changed_incidents, book.changed_alerts, book.events).values())
+    return ids
+
+
 def test_audit_log_is_newest_first_per_service_with_limit(store: Store) -> None:
+    incident_ids = _incidents(store, 5)
     for minute in range(5):
         store.record_action(
             service="census" if minute % 2 == 0 else "churn",
@@ -190,16 +207,20 @@ def test_audit_log_is_newest_first_per_service_with_limit(store: Store) -> None:
             actor="responder",
             reason=f"incident {minute}",
             target="v1",
-            incident_id=minute + 1,
+            incident_id=incident_ids[minute],
             evidence={"nan_rate": np.float32(0.25), "rows": np.int64(40), "ok": np.bool_(True)},
             at=T0 + timedelta(minutes=minute),
         )
     census = store.audit_log("census")
     assert [entry.reason for entry in census] == ["incident 4", "incident 2", "incident 0"]
-    assert census[0].incident_id == 5
+    assert census[0].incident_id == incident_ids[4]
     assert census[0].target == "v1"
     assert census[0].evidence == {"nan_rate": 0.25, "rows": 40, "ok": True}
     assert [entry.service for entry in store.audit_log(limit=2)] == ["census", "churn"]
+    with pytest.raises(ConfigError, match="incident_id"):
+        store.record_action(
+            service="census", action="page", actor="bot", reason="x", incident_id=10**9
+        )
 
 
 def test_gate_results_latest_per_candidate(store: Store) -> None:

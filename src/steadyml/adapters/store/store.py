@@ -27,7 +27,13 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Select, create_engine, event, select, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, NoSuchModuleError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    NoSuchModuleError,
+)
 from sqlalchemy.exc import OperationalError as SqlOperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -353,7 +359,11 @@ class Store:
             evidence=_document("evidence", evidence),
             at=self._at(at),
         )
-        return self._insert(row, _audit_entry)
+        try:
+            return self._insert(row, _audit_entry)
+        except IntegrityError as exc:  # the only key: incident_id -> incidents
+            fix = "no incident has this id; list them with 'steadyml incidents'"
+            raise ConfigError("incident_id", incident_id, fix) from exc
 
     def audit_log(self, service: str | None = None, limit: int = 100) -> list[AuditEntry]:
         """The newest ``limit`` actions (of one service, or of all), newest first."""

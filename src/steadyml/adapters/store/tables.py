@@ -45,13 +45,16 @@ __all__ = [
     "AliasMoveRow",
     "AuditRow",
     "Base",
+    "ConsumerCursorRow",
     "GateResultRow",
     "IncidentEventRow",
     "IncidentRow",
     "JsonDocument",
     "MetricPointRow",
     "MonitorCursorRow",
+    "ResponderActionRow",
     "RowId",
+    "ServiceModeRow",
     "UtcDateTime",
     "WindowProfileRow",
 ]
@@ -137,8 +140,8 @@ class AuditRow(Base):
     actor: Mapped[str] = mapped_column(String(256))
     reason: Mapped[str] = mapped_column(Text)
     target: Mapped[str] = mapped_column(Text)
-    # the incidents table comes with the monitoring issue; its migration adds the key
-    incident_id: Mapped[int | None] = mapped_column(BigInteger)
+    # revision 0003 adds the foreign key to the incidents table
+    incident_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("steadyml_incidents.id"))
     evidence: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
 
@@ -284,3 +287,62 @@ class IncidentEventRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     payload: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+
+
+# -- responder (revision 0003) -------------------------------------------------------------
+
+
+class ConsumerCursorRow(Base):
+    """How far one consumer (the responder, a sink) has read a service's incident events."""
+
+    __tablename__ = "steadyml_consumer_cursors"
+    __table_args__ = (UniqueConstraint("consumer", "service"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    consumer: Mapped[str] = mapped_column(String(64))
+    service: Mapped[str] = mapped_column(String(128))
+    last_event_id: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ResponderActionRow(Base):
+    """One automatic action on one incident: requested, then done, failed, skipped or undone."""
+
+    __tablename__ = "steadyml_responder_actions"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "action"),
+        Index(None, "service", "status"),
+        Index(None, "cooldown_key", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    service: Mapped[str] = mapped_column(String(128))
+    incident_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("steadyml_incidents.id"))
+    incident_type: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[int] = mapped_column(BigInteger)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(256))
+    cooldown_key: Mapped[str] = mapped_column(String(256))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    result: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+
+
+class ServiceModeRow(Base):
+    """A mode a service is switched into (``fallback``), until ``cleared_at``."""
+
+    __tablename__ = "steadyml_service_modes"
+    __table_args__ = (Index(None, "service", "cleared_at"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    service: Mapped[str] = mapped_column(String(128))
+    mode: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(256))
+    incident_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("steadyml_incidents.id"))
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from steadyml.errors import SteadyError
-from steadyml.faces.cli import demo, drift, lifecycle, monitor, serve
+from steadyml.faces.cli import alerts, demo, drift, lifecycle, monitor, respond, serve, simulate
 from steadyml.faces.cli import ui as ui_command
 
 __all__ = ["app", "main"]
@@ -28,6 +28,9 @@ demo.register(app)
 serve.register(app)
 drift.register(app)
 monitor.register(app)
+simulate.register(app)
+alerts.register(app)
+respond.register(app)
 ui_command.register(app)
 
 INTERNAL_ERROR = 70

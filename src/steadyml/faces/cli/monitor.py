@@ -12,10 +12,12 @@ from rich.console import Console
 from rich.table import Table
 
 from steadyml.adapters.store.monitoring import MonitorStore
+from steadyml.adapters.store.responses import ResponseStore
 from steadyml.core.durations import parse_duration
 from steadyml.core.monitoring import Incident
 from steadyml.errors import ConfigError, SteadyError
 from steadyml.services.monitoring import Monitor, PassReport
+from steadyml.services.notifications import MetricsServer, MonitorGauges, serve_metrics
 from steadyml.services.workspace import Workspace
 from steadyml.spec import load_spec
 
@@ -61,15 +63,30 @@ def _summary(report: PassReport) -> str:
 
 
 def monitor_command(
+    *,
     spec: SpecOption = Path("steadyml.yaml"),
     watch: Annotated[bool, typer.Option("--watch", help="Keep monitoring until Ctrl-C.")] = False,
     interval: Annotated[
         str, typer.Option("--interval", help="Time between rounds with --watch.")
     ] = "30s",
     as_json: JsonOption = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            help="With --watch: serve the monitor's Prometheus gauges on this port (0: any).",
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option("--metrics-host", help="Address the metrics port listens on.")
+    ] = "127.0.0.1",
 ) -> None:
     """Read new prediction-log segments, check every window, raise and resolve incidents."""
     seconds = _interval(interval)
+    if metrics_port is not None and not watch:
+        raise ConfigError("--metrics-port", metrics_port, "serve metrics with --watch only")
+    if metrics_port is not None and not 0 <= metrics_port <= 65535:
+        raise ConfigError("--metrics-port", metrics_port, "use a port from 0 to 65535")
     with Workspace.open(load_spec(spec)) as workspace:
         monitor = Monitor.for_workspace(workspace)
         if not watch:
@@ -80,14 +97,22 @@ def monitor_command(
                 console.print(_summary(report))
             return
         stop = threading.Event()
+        gauges = MonitorGauges(workspace.spec, monitor.store, clock=monitor.clock)
+        server: MetricsServer | None = None
+        if metrics_port is not None:
+            gauges.refresh()
+            server = serve_metrics(gauges, metrics_port, metrics_host)
+            console.print(f"metrics on {server.url}")
 
         def show(report: PassReport) -> None:
+            gauges.pass_done()
             if as_json:
                 typer.echo(json.dumps(report.to_dict()))
             else:
                 console.print(f"[{monitor.clock.now():%H:%M:%S}] {_summary(report)}")
 
         def fail(exc: BaseException) -> None:
+            gauges.pass_failed()
             text = (
                 exc.one_line() if isinstance(exc, SteadyError) else f"{type(exc).__name__}: {exc}"
             )
@@ -99,6 +124,9 @@ def monitor_command(
         except KeyboardInterrupt:
             stop.set()
             console.print("stopped")
+        finally:
+            if server is not None:
+                server.close()
 
 
 def _incident_dict(store: MonitorStore, incident: Incident) -> dict[str, object]:
@@ -133,6 +161,9 @@ def _incident_dict(store: MonitorStore, incident: Incident) -> dict[str, object]
             for a in store.alerts(incident_id)
         ],
         "timeline": [e.to_dict() for e in store.events(incident_id=incident_id)],
+        "actions": [
+            r.to_dict() for r in ResponseStore(store.store).actions(incident_id=incident_id)
+        ],
     }
 
 
@@ -182,6 +213,11 @@ def incidents_command(
             console.print(f"  likely cause: features moved: {moved}")
         if item["runbook"]:
             console.print(f"  runbook: {item['runbook']}")
+        for action in item["actions"]:  # type: ignore[attr-defined]
+            console.print(
+                f"  action: {action['action']} {action['status']} at "
+                f"{action['started_at'][:19].replace('T', ' ')} by {action['actor']}"
+            )
 
 
 def register(app: typer.Typer) -> None:

@@ -178,11 +178,17 @@ class Monitor:
         self.log_root = Path(log_root)
         self.references = references
         self.seed = seed
+        #: Runs after every :meth:`run_once` (the responder); its failure is logged only.
+        self.after_run: Callable[[], object] | None = None
 
     @classmethod
     def for_workspace(cls, workspace: Workspace, *, clock: Clock | None = None) -> Monitor:
-        """A monitor of the workspace's service: its store, log and registry."""
-        return cls(
+        """A monitor of the workspace's service: its store, log and registry.
+
+        With ``responses:`` in the spec, the responder runs after every
+        :meth:`run_once` (a misconfigured policy is refused here, its key named).
+        """
+        monitor = cls(
             workspace.spec,
             workspace.store,
             log_root(workspace),
@@ -190,6 +196,11 @@ class Monitor:
             clock=clock,
             seed=workspace.spec.model.seed,
         )
+        if workspace.spec.responses:
+            from steadyml.services.responder import Responder
+
+            monitor.after_run = Responder.for_workspace(workspace, clock=clock).run_once
+        return monitor
 
     # -- passes --------------------------------------------------------------------
 
@@ -201,6 +212,13 @@ class Monitor:
             report.add(one)
             if one.caught_up:
                 break
+        if self.after_run is not None:
+            try:
+                self.after_run()
+            except SteadyError as exc:
+                _log.warning("responder round failed: %s", exc.one_line())
+            except Exception:  # the responder never stops monitoring
+                _log.exception("responder round failed")
         return report
 
     def run_pass(self) -> PassReport:

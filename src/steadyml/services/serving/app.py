@@ -12,14 +12,16 @@ log (uvicorn sends it after SIGTERM, once it stopped accepting connections).
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
-from steadyml.core.clock import Clock
-from steadyml.errors import SteadyError
+from steadyml.core.clock import Clock, ManualClock
+from steadyml.errors import ConfigError, SteadyError
 from steadyml.services.serving.api import build_api
 from steadyml.services.serving.endpoints import Endpoints, Reply
 from steadyml.services.serving.responses import error_response
@@ -64,8 +66,12 @@ class ServingApp:
         The FastAPI app (OpenAPI at ``/docs``).
     """
 
-    def __init__(self, service: PredictionService) -> None:
+    def __init__(
+        self, service: PredictionService, *, simulated_clock: ManualClock | None = None
+    ) -> None:
         self.service = service
+        # simulation mode only: ``X-Simulated-Time`` moves this (the service's) clock
+        self.simulated_clock = simulated_clock
         self.endpoints = Endpoints(service)
         self.api: FastAPI = build_api(self.endpoints)
         endpoints = self.endpoints
@@ -79,6 +85,8 @@ class ServingApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
+            if self.simulated_clock is not None:
+                _advance(self.simulated_clock, header(scope, b"x-simulated-time"))
             method = scope["method"]
             path = scope["path"]
             if method == "POST":
@@ -180,6 +188,7 @@ def create_app(
     workspace: Workspace | None = None,
     clock: Clock | None = None,
     worker_id: str | None = None,
+    simulation: bool = False,
 ) -> ServingApp:
     """Build the prediction service of ``spec`` as an ASGI app.
 
@@ -195,6 +204,11 @@ def create_app(
     worker_id
         The id this process writes the prediction log under; ``<hostname>-<pid>`` when
         None. Two live processes must not share one.
+    simulation
+        Simulation mode: ``clock`` must be a :class:`ManualClock`, and every request's
+        ``X-Simulated-Time`` header (epoch seconds) moves it forward, so that the
+        server's received times, log rotation and cooldowns follow the replayed event
+        time. Never honoured otherwise.
 
     Returns
     -------
@@ -206,10 +220,26 @@ def create_app(
     ------
     PluginError
         When the fallback rule cannot be loaded.
+    ConfigError
+        In simulation mode without a manual clock.
 
     Examples
     --------
     >>> # app = create_app(load_spec("steadyml.yaml")); uvicorn.run(app)
     """
+    if simulation and not isinstance(clock, ManualClock):
+        raise ConfigError("clock", clock, "simulation mode needs a ManualClock")
     service = PredictionService(spec, workspace=workspace, clock=clock, worker_id=worker_id)
-    return ServingApp(service)
+    return ServingApp(service, simulated_clock=clock if simulation else None)  # type: ignore[arg-type]
+
+
+def _advance(clock: ManualClock, value: str | None) -> None:
+    """Move the clock to an ``X-Simulated-Time`` (epoch seconds); ignore bad values."""
+    if value is None:
+        return
+    try:
+        seconds = float(value)
+    except ValueError:
+        return
+    if math.isfinite(seconds) and 0 <= seconds < 253_402_300_800:
+        clock.set(datetime.fromtimestamp(seconds, UTC))

@@ -30,6 +30,7 @@ from steadyml.errors import SteadyError
 from steadyml.services.serving.batcher import Job, MicroBatcher
 from steadyml.services.serving.breaker import CircuitBreaker
 from steadyml.services.serving.fallback import Fallback, output_range
+from steadyml.services.serving.fastpath import FastPath
 from steadyml.services.serving.guards import ModelRunner
 from steadyml.services.serving.holder import LoadedModel, ModelHolder
 from steadyml.services.serving.logsink import LogSink
@@ -157,6 +158,7 @@ class PredictionService:
         self.started = False
         self._tasks: list[asyncio.Task[None]] = []
         self._settling: set[asyncio.Task[None]] = set()
+        self.fastpath: FastPath | None = None
 
     # -- life cycle ------------------------------------------------------------------
 
@@ -181,7 +183,20 @@ class PredictionService:
             asyncio.create_task(self._poll(interval)),
             asyncio.create_task(self._watchdog(max(0.005, self.soft_deadline / 4))),
         ]
+        self.fastpath = await asyncio.to_thread(
+            FastPath.for_server,
+            self.spec,
+            self.workspace,
+            clock=self.clock,
+            version=self._serving_version,
+        )
+        if self.fastpath is not None:
+            self._tasks.append(asyncio.create_task(self.fastpath.loop(self.scorer)))
         self.started = True
+
+    def _serving_version(self) -> str | None:
+        model = self.holder.current
+        return None if model is None else str(model.version)
 
     async def stop(self) -> None:
         """Stop accepting, drain queued and running batches, flush and seal the log."""
@@ -272,6 +287,8 @@ class PredictionService:
         )
         for kind, count in _errors(outcome).items():
             self.metrics.error(kind, count)
+        if self.fastpath is not None:
+            self.fastpath.observe(outcome)
         return rendered
 
     # -- back on the event loop ------------------------------------------------------

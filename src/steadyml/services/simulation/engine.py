@@ -1,0 +1,334 @@
+"""The replay engine: a simulated clock driving traffic, labels, the monitor and responder.
+
+Time moves in ticks of ``monitor_every``. Per tick: the tick's rows are drawn, changed
+by the active incidents, sent — over HTTP to the real server near and during incidents,
+at log level on clean stretches — their labels scheduled (delay, coverage), the labels
+now due fed back, then the clock moves to the tick's end and the monitor runs one round
+exactly as in production (``Monitor.for_workspace``, which also runs the responder
+after the round when the spec has ``responses:``). Ctrl-C stops the server and leaves
+a partial result.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from steadyml.core.clock import ManualClock
+from steadyml.datasets import CATEGORICAL_FEATURES, NUMERIC_FEATURES
+from steadyml.services.bundles import load_bundle
+from steadyml.services.monitoring import Monitor, log_root
+from steadyml.services.serving.holder import LoadedModel
+from steadyml.services.simulation.faulty_versions import (
+    ACTOR,
+    promote_version,
+    register_fault,
+)
+from steadyml.services.simulation.incident import Incident
+from steadyml.services.simulation.library import build_incidents, check_features
+from steadyml.services.simulation.project import Project, prepare_project, replay_rows
+from steadyml.services.simulation.result import Action, SimulationResult, Tick
+from steadyml.services.simulation.scenario import Scenario
+from steadyml.services.simulation.server import SimulationServer
+from steadyml.services.simulation.traffic import EVENT_TIME, REQUEST_ID, Traffic
+from steadyml.services.simulation.transport import HttpTransport, LogTransport
+from steadyml.services.workspace import Workspace
+
+__all__ = ["HTTP", "LOG", "Simulation"]
+
+_log = logging.getLogger("steadyml.simulation")
+HTTP = "http"
+LOG = "log"
+_CENSUS_KINDS = {
+    **dict.fromkeys(NUMERIC_FEATURES, "numeric"),
+    **dict.fromkeys(CATEGORICAL_FEATURES, "categorical"),
+}
+
+
+@dataclass
+class _Pending:
+    """Labels waiting for their arrival time."""
+
+    frames: list[pl.DataFrame] = field(default_factory=list)
+
+    def add(self, frame: pl.DataFrame) -> None:
+        if frame.height:
+            self.frames.append(frame)
+
+    def due(self, until: datetime) -> pl.DataFrame | None:
+        if not self.frames:
+            return None
+        every = pl.concat(self.frames)
+        mask = every.get_column("event_time") <= until
+        ready, rest = every.filter(mask), every.filter(~mask)
+        self.frames = [rest] if rest.height else []
+        return ready if ready.height else None
+
+
+class Simulation:
+    """One run of a scenario.
+
+    Parameters
+    ----------
+    scenario
+        The checked scenario.
+    out_dir
+        Where the project copy, the server log and the reports go.
+    progress
+        Called with a line of text as the run advances.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        out_dir: Path,
+        progress: Callable[[str], None] = lambda _: None,
+    ) -> None:
+        self.scenario = scenario
+        self.out_dir = Path(out_dir)
+        self.progress = progress
+        self.rng = np.random.default_rng(scenario.seed)
+        if scenario.data.spec is None and scenario.data.path is None:
+            check_features(scenario, _CENSUS_KINDS)  # refused before anything starts
+
+    # -- set-up ----------------------------------------------------------------------
+
+    def _windows(self, incidents: list[Incident]) -> list[tuple[datetime, datetime]]:
+        http = self.scenario.http
+        if not http.enabled:
+            return []
+        if http.always:
+            return [(self.scenario.start, self.scenario.end)]
+        from steadyml.core.durations import parse_duration
+
+        before, after = parse_duration(http.before), parse_duration(http.after)
+        return [
+            (i.onset - before, (i.end or self.scenario.end) + after)
+            for i in incidents
+            if i.type != "clean"
+        ]
+
+    def run(self) -> SimulationResult:
+        """Prepare, replay and measure; returns the result (``partial`` after Ctrl-C)."""
+        scenario = self.scenario
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        project = prepare_project(scenario, self.out_dir, self.progress)
+        with Workspace.open(project.spec) as workspace:
+            return self._run(project, workspace)
+
+    def _run(self, project: Project, workspace: Workspace) -> SimulationResult:
+        scenario, spec = self.scenario, project.spec
+        registry = workspace.registry
+        champion = registry.alias_version("champion")
+        if champion is None:
+            from steadyml.errors import NotFoundError
+
+            raise NotFoundError("champion", None, "promote a model in the project first")
+        clock = ManualClock(scenario.start)
+        models: dict[int, LoadedModel] = {}
+
+        def model_of(version: int) -> LoadedModel:
+            if version not in models:
+                bundle = load_bundle(registry, workspace.model_cache, version)
+                models[version] = LoadedModel.build(bundle, "registry", clock.now())
+            return models[version]
+
+        model = model_of(champion)
+        kinds = {rule.name: str(rule.kind) for rule in model.contract.columns}
+        check_features(scenario, kinds)
+        features = list(model.contract.names)
+        data = replay_rows(scenario, spec, features)
+        incidents = build_incidents(scenario, spec.data.target)
+        for incident in incidents:
+            incident.bind(data)
+        faults: dict[int, int] = {}
+        for index, incident in enumerate(incidents):
+            fault = incident.fault()
+            if fault is not None:
+                self.progress(f"registering the faulty version for {incident.name}")
+                faults[index] = register_fault(workspace, fault)
+        traffic = Traffic(data, f"{scenario.name}-{int(time.time())}", scenario.seed)
+        result = SimulationResult(scenario, incidents, champion=champion, project=project.directory)
+        monitor = Monitor.for_workspace(workspace, clock=clock)
+        logger = LogTransport(
+            log_root(workspace), spec.service, clock, spec.deployment.fallback.value or 0.0
+        )
+        server = SimulationServer(
+            project.spec_path, scenario.http.workers, self.out_dir / "server.log"
+        )
+        http: HttpTransport | None = None
+        windows = self._windows(incidents)
+        pending = _Pending()
+        seen_actions = {entry.id for entry in workspace.store.audit_log(spec.service, limit=1000)}
+        started_wall = time.perf_counter()
+        at = scenario.start
+        step = scenario.step
+        try:
+            while at < scenario.end:
+                stop = min(at + step, scenario.end)
+                middle = at + (stop - at) / 2
+                mode = HTTP if any(a < stop and at < b for a, b in windows) else LOG
+                if mode == HTTP and http is None:
+                    workers = scenario.http.workers
+                    self.progress(f"{at:%Y-%m-%d %H:%M}: starting the server ({workers} workers)")
+                    server.start(at)
+                    http = HttpTransport(
+                        server.url, scenario.http.batch, scenario.http.concurrency,
+                        workspace.settings.token,
+                    )  # fmt: skip
+                elif mode == LOG and http is not None:
+                    http.close()
+                    http = None
+                    server.stop()
+                for index, version in faults.items():
+                    incident = incidents[index]
+                    if incident.progress(middle) > 0 and not result.promoted.get(index):
+                        promote_version(workspace, version, f"simulated incident: {incident.name}")
+                        result.promoted[index] = True
+                    elif (
+                        incident.end is not None
+                        and stop > incident.end
+                        and result.promoted.get(index)
+                    ):
+                        if registry.alias_version("champion") == version:
+                            promote_version(workspace, champion, "simulated incident over")
+                        result.promoted[index] = False
+                progress = [i.progress(middle) for i in incidents]
+                rate = scenario.rate / 86_400.0
+                for incident, p in zip(incidents, progress, strict=True):
+                    rate *= incident.rate_factor(p)
+                rows = traffic.count(rate, (stop - at).total_seconds())
+                frame = traffic.take(rows, at, stop)
+                for incident, p in zip(incidents, progress, strict=True):
+                    if p > 0:
+                        frame = incident.apply(frame, p, self.rng)
+                serving = model_of(registry.alias_version("champion") or champion)
+                sender = http if mode == HTTP else logger
+                statuses = self._send(frame, features, incidents, progress, sender, serving)
+                pending.add(self._labels(frame, spec.data.target, incidents, progress))
+                due = pending.due(stop)
+                labels = 0
+                if due is not None:
+                    labels = due.height
+                    if http is not None:
+                        http.feedback(_events(due), stop.timestamp())
+                    else:
+                        logger.feedback(_feedback_frame(due, spec.data.target))
+                clock.set(stop)
+                report = monitor.run_once()
+                actions = [
+                    Action(stop, e.action, e.actor, e.reason, e.target, e.incident_id)
+                    for e in workspace.store.audit_log(spec.service, limit=50)
+                    if e.id not in seen_actions
+                ]
+                seen_actions.update(e.id for e in workspace.store.audit_log(spec.service, limit=50))
+                result.ticks.append(
+                    Tick(at, stop, mode, frame.height, dict(statuses), labels,
+                         [f"{a.rule}:{a.subject}" if a.subject else a.rule for a in report.fired])
+                )  # fmt: skip
+                result.actions.extend(sorted(actions, key=lambda a: a.action))
+                at = stop
+                if len(result.ticks) % 10 == 0:
+                    self.progress(
+                        f"{stop:%Y-%m-%d %H:%M} {mode:4} {frame.height} requests, "
+                        f"{len(report.fired)} alerts fired this pass"
+                    )
+        except KeyboardInterrupt:
+            result.partial = True
+            self.progress("interrupted: stopping the server, writing a partial report")
+        finally:
+            if http is not None:
+                http.close()
+            server.stop()
+        result.wall_seconds = time.perf_counter() - started_wall
+        result.collect(workspace, monitor.store, ACTOR)
+        return result
+
+    def _send(  # noqa: PLR0917 - one call site
+        self,
+        frame: pl.DataFrame,
+        features: list[str],
+        incidents: list[Incident],
+        progress: list[float],
+        sender: HttpTransport | LogTransport | None,
+        model: LoadedModel,
+    ) -> Counter[int]:
+        if frame.height == 0:
+            return Counter()
+        ids = frame.get_column(REQUEST_ID).to_list()
+        times = frame.get_column(EVENT_TIME)
+        if isinstance(sender, HttpTransport):
+            records = frame.select(features).to_dicts()
+            for incident, p in zip(incidents, progress, strict=True):
+                if p > 0:
+                    records = incident.edit_records(records, p, self.rng)
+            seconds = (times.dt.epoch("us") / 1e6).to_list()
+            return sender.predict(records, ids, seconds)
+        if sender is None:  # pragma: no cover - the server is started before HTTP ticks
+            return Counter()
+        written = sender.predict(model, frame.select(features), ids, times)
+        return Counter({200: written})
+
+    def _labels(self, frame: pl.DataFrame, target: str, incidents: list[Incident],
+                progress: list[float]) -> pl.DataFrame:  # fmt: skip
+        labels = frame.get_column(target).cast(pl.Float64).to_numpy().copy()
+        delay = timedelta(seconds=_seconds(self.scenario.labels.delay))
+        coverage = self.scenario.labels.coverage
+        for incident, p in zip(incidents, progress, strict=True):
+            if p > 0:
+                labels = incident.labels(frame, labels, p, self.rng)
+                feed = incident.label_feed(p)
+                delay += feed.extra_delay
+                coverage *= feed.coverage
+        keep = self.rng.random(frame.height) < coverage
+        arrival = frame.get_column(EVENT_TIME) + delay
+        return pl.DataFrame(
+            {
+                "request_id": frame.get_column(REQUEST_ID),
+                "event_time": arrival,
+                "value": labels,
+            }
+        ).filter(pl.Series(keep))
+
+
+def _seconds(text: str) -> float:
+    from steadyml.core.durations import parse_duration
+
+    return parse_duration(text).total_seconds()
+
+
+def _events(due: pl.DataFrame) -> list[dict[str, Any]]:
+    times = (due.get_column("event_time").dt.epoch("us") / 1e6).to_list()
+    return [
+        {"request_id": rid, "value": value, "event_time": when}
+        for rid, value, when in zip(
+            due.get_column("request_id").to_list(),
+            due.get_column("value").to_list(),
+            times,
+            strict=True,
+        )
+    ]
+
+
+def _feedback_frame(due: pl.DataFrame, target: str) -> pl.DataFrame:
+    n = due.height
+    return pl.DataFrame(
+        {
+            "request_id": due.get_column("request_id"),
+            "event_time": due.get_column("event_time"),
+            "received_at": due.get_column("event_time"),
+            "kind": ["label"] * n,
+            "name": [target] * n,
+            "value": due.get_column("value"),
+            "value_str": pl.Series([None] * n, dtype=pl.String),
+        }
+    )

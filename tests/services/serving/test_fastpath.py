@@ -1,0 +1,162 @@
+"""The server's fast path on a manual clock: counters, signals, one incident per cause."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from steadyml.adapters.predlog import FALLBACK_REASONS
+from steadyml.adapters.store.monitoring import MonitorStore
+from steadyml.core.clock import ManualClock
+from steadyml.core.contract.records import FieldViolation
+from steadyml.core.monitoring import AlertRule, IncidentBook, RuleState
+from steadyml.core.violations import ViolationKind
+from steadyml.services.serving.fastpath import FastPath
+from steadyml.services.serving.outcome import FALLBACK, REJECTED, STATUS_OK, BatchOutcome
+from steadyml.services.workspace import Workspace
+from steadyml.spec import AlertRuleSpec
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+NAN = FALLBACK_REASONS.index("nan_output")
+
+
+def outcome(rows: int, nan: int = 0, rejected: int = 0, latency_ms: float = 3.0) -> BatchOutcome:
+    status = np.full(rows, STATUS_OK, dtype=np.int8)
+    reasons = np.full(rows, -1, dtype=np.int8)
+    status[:nan] = FALLBACK
+    reasons[:nan] = NAN
+    status[nan : nan + rejected] = REJECTED
+    violation = FieldViolation("AGEP", ViolationKind.NULL, None, "AGEP is null")
+    return BatchOutcome(
+        model_version="2",
+        request_ids=[str(i) for i in range(rows)],
+        status=status,
+        prediction=np.zeros(rows),
+        raw=np.zeros(rows),
+        has_raw=np.ones(rows, dtype=np.bool_),
+        reasons=reasons,
+        labels=[None] * rows,
+        rejected=dict.fromkeys(range(nan, nan + rejected), (violation,)),
+        flags={},
+        event_us=np.zeros(rows, dtype=np.int64),
+        received_us=np.zeros(rows, dtype=np.int64),
+        latency_ms=np.full(rows, latency_ms),
+    )
+
+
+def fast_path(ws: Workspace, clock: ManualClock) -> FastPath:
+    return FastPath(ws.spec, ws, clock=clock, version=lambda: "2")
+
+
+def test_clean_traffic_raises_nothing(workspace: Workspace) -> None:
+    clock = ManualClock(T0)
+    fast = fast_path(workspace, clock)
+    for _ in range(30):
+        fast.observe(outcome(64))
+        clock.advance(timedelta(seconds=1))
+    report = fast.tick()
+    assert report.signals and not any(s.breached for s in report.signals)
+    assert report.fired == []
+    assert MonitorStore(workspace.store).incidents("employment") == []
+
+
+def test_too_few_rows_decide_nothing(workspace: Workspace) -> None:
+    clock = ManualClock(T0)
+    fast = fast_path(workspace, clock)
+    fast.observe(outcome(20, nan=20))
+    assert fast.tick().fired == []
+
+
+def test_nan_burst_opens_one_incident_then_resolves_after_clear_time(
+    workspace: Workspace,
+) -> None:
+    clock = ManualClock(T0)
+    fast = fast_path(workspace, clock)
+    for _ in range(5):
+        fast.observe(outcome(64, nan=16))
+        clock.advance(timedelta(seconds=1))
+    report = fast.tick()
+    assert [a.rule for a in report.fired] == ["fast_nan_output"]
+    assert report.fired[0].value == 0.25
+    store = MonitorStore(workspace.store)
+    [incident] = store.incidents("employment")
+    assert (incident.incident_type, incident.status, incident.severity) == (
+        "nan_output",
+        "open",
+        "P1",
+    )
+    # still firing: the same alert is updated, no second incident
+    fast.observe(outcome(64, nan=16))
+    clock.advance(timedelta(seconds=5))
+    assert fast.tick().fired == []
+    assert len(store.incidents("employment")) == 1
+    # the window slides past the burst: clearing, then resolved after clear_after (60 s)
+    clock.advance(timedelta(seconds=40))
+    for _ in range(2):
+        fast.observe(outcome(64))
+    assert fast.tick().resolved == []
+    clock.advance(timedelta(seconds=30))
+    fast.observe(outcome(64))
+    assert fast.tick().resolved == [incident.key]
+    [after] = store.incidents("employment")
+    assert after.status == "resolved"
+
+
+def test_the_fast_path_joins_the_runners_incident_of_the_same_cause(
+    workspace: Workspace,
+) -> None:
+    rule = AlertRule.compile(
+        AlertRuleSpec(name="nan_output", metric="health.nan_rate", threshold=0.01), ("5m",)
+    )
+    store = MonitorStore(workspace.store)
+    with store.transaction("employment") as tx:
+        book = IncidentBook("employment", [], [], T0)
+        book.apply([RuleState(rule, "2", "", True, False, (T0,), None, T0)])
+        tx.apply(book.changed_incidents, book.changed_alerts, book.events)
+    clock = ManualClock(T0 + timedelta(minutes=1))
+    fast = fast_path(workspace, clock)
+    fast.observe(outcome(200, nan=100))
+    report = fast.tick()
+    assert [a.rule for a in report.fired] == ["fast_nan_output"]
+    assert report.opened == []
+    [incident] = store.incidents("employment")
+    assert sorted(a.rule for a in store.alerts(incident.id or 0)) == [
+        "fast_nan_output",
+        "nan_output",
+    ]
+
+
+def test_schema_break_names_the_feature(workspace: Workspace) -> None:
+    clock = ManualClock(T0)
+    fast = fast_path(workspace, clock)
+    fast.observe(outcome(200, rejected=60))
+    report = fast.tick()
+    assert sorted((a.rule, a.subject) for a in report.fired) == [
+        ("fast_rejection", ""),
+        ("fast_schema_break", "AGEP"),
+    ]
+    [incident] = MonitorStore(workspace.store).incidents("employment")
+    assert incident.incident_type == "schema_break"
+    assert "AGEP" in incident.features
+
+
+def test_slow_answers_breach_the_latency_budget(workspace: Workspace) -> None:
+    clock = ManualClock(T0)
+    fast = fast_path(workspace, clock)
+    fast.observe(outcome(100, latency_ms=900.0))  # budget 500 ms in these tests
+    report = fast.tick()
+    assert [a.rule for a in report.fired] == ["fast_latency_p99"]
+
+
+def test_the_hot_path_cost_is_microseconds_per_batch(workspace: Workspace) -> None:
+    fast = fast_path(workspace, ManualClock(T0))
+    batch = outcome(64, nan=2)
+    rounds = 2000
+    started = time.perf_counter()
+    for _ in range(rounds):
+        fast.observe(batch)
+    per_batch_us = (time.perf_counter() - started) / rounds * 1e6
+    print(f"fast path observe: {per_batch_us:.1f} us per 64-record batch")
+    assert per_batch_us < 500

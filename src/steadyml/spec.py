@@ -43,6 +43,8 @@ __all__ = [
     "DeploymentSpec",
     "FallbackSpec",
     "FastPathSpec",
+    "ForeignColumnsSpec",
+    "ForeignLogSpec",
     "GateSpec",
     "KpiSpec",
     "LabelsSpec",
@@ -196,6 +198,10 @@ class DeploymentSpec(_Frozen):
     max_body_bytes: int = Field(1_048_576, ge=1024)
     violations: ViolationPolicy = ViolationPolicy()
     workers: int = Field(1, ge=1, le=64)
+    prediction_log: bool = Field(
+        True, description="false: record nothing (for measuring the log's cost only)"
+    )
+    metrics: bool = Field(True, description="false: count nothing (for measuring only)")
 
     @field_validator("reload_interval", "flush_interval")
     @classmethod
@@ -291,6 +297,71 @@ class FastPathSpec(_Frozen):
         return value
 
 
+class ForeignColumnsSpec(_Frozen):
+    """Which column of another server's table holds each prediction-log field."""
+
+    request_id: str | None = Field(None, description="request id (joins labels)")
+    event_time: str = Field(description="when the request was answered (timestamp or ISO text)")
+    received_at: str | None = Field(None, description="when the record was written")
+    model_version: str | None = None
+    prediction: str | None = Field(None, description="score, probability or regression output")
+    label_class: str | None = Field(None, description="predicted class (multiclass)")
+    latency_ms: str | None = None
+    status: str | None = Field(None, description="values mapped through 'statuses'")
+    error: str | None = Field(None, description="non-null means the request failed")
+    fallback: str | None = Field(None, description="true means a fallback answered")
+    features: str | tuple[str, ...] | None = Field(
+        None, description="a struct or JSON-text column, or a list of flat columns"
+    )
+
+
+class ForeignLogSpec(_Frozen):
+    """A prediction table written by another serving stack (Parquet or PostgreSQL)."""
+
+    format: Literal["parquet", "postgres"]
+    path: str | None = Field(
+        None, description="parquet: a file, directory or glob (Hive partitions are read)"
+    )
+    url: str | None = Field(None, description="postgres: SQLAlchemy URL")
+    table: str | None = Field(None, description="postgres: table, optionally 'schema.table'")
+    columns: ForeignColumnsSpec
+    constants: dict[str, str | float | bool] = Field(
+        default_factory=dict, description="fixed values of absent fields, e.g. model_version"
+    )
+    statuses: dict[str, Literal["ok", "fallback", "rejected", "error"]] = Field(
+        default_factory=dict, description="the table's status values -> steadyml statuses"
+    )
+    feature_types: dict[str, Literal["numeric", "integer", "categorical", "boolean"]] = Field(
+        default_factory=dict, description="types of JSON features; default: the reference's"
+    )
+    watermark: str | None = Field(
+        None, description="a column that only grows (event time or an id); default event_time"
+    )
+    settle: str | None = Field(
+        None, description="time watermark: rows younger than this wait for a later pass"
+    )
+    max_rows: int = Field(1_000_000, ge=1, description="rows read per pass at most")
+
+    @field_validator("settle")
+    @classmethod
+    def _settle(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @model_validator(mode="after")
+    def _where(self) -> ForeignLogSpec:
+        if self.format == "parquet" and not self.path:
+            raise ValueError("a parquet source needs 'path' (a file, directory or glob)")
+        if self.format == "postgres" and not (self.url and self.table):
+            raise ValueError("a postgres source needs 'url' and 'table'")
+        fields = set(ForeignColumnsSpec.model_fields) - {"event_time", "features"}
+        unknown = sorted(set(self.constants) - fields)
+        if unknown:
+            raise ValueError(f"constants {unknown} are not log fields; use {sorted(fields)}")
+        return self
+
+
 class MonitorsSpec(_Frozen):
     """Windows, drift tolerances, KPI and incident settings of the monitor."""
 
@@ -311,6 +382,9 @@ class MonitorsSpec(_Frozen):
     max_segments: int = Field(256, ge=1, description="log segments read per pass at most")
     kpi: KpiSpec | None = None
     fast_path: FastPathSpec = FastPathSpec()
+    source: ForeignLogSpec | None = Field(
+        None, description="read another server's prediction table instead of the log"
+    )
 
     @field_validator("windows")
     @classmethod

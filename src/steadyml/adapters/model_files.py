@@ -3,11 +3,14 @@
 A version's local copy lives in ``<state>/models/<model name>/v<version>/`` with ``model/``
 (the MLflow model directory) and ``steadyml/`` (contract, encoder, metadata, transform
 source, hold-out rows). A copy is written to a temporary folder and renamed into place, so a
-crash never leaves a half copy that looks complete.
+crash never leaves a half copy that looks complete. Worker processes that fetch the same
+version at once take turns on a lock file (``.v<version>.lock``): the first downloads, the
+others find its complete copy, and nobody replaces a copy another worker is loading from.
 """
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import tempfile
 import warnings
@@ -34,9 +37,18 @@ def fetch_version(cache_root: Path, registry: Registry, version: int) -> Path:
     existing = local_copy(cache_root, registry.model_name, version)
     if existing is not None:
         return existing
+    folder = cache_root / registry.model_name
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f".v{version}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        existing = local_copy(cache_root, registry.model_name, version)
+        if existing is not None:  # another worker fetched it while this one waited
+            return existing
+        return _download(folder / f"v{version}", registry, version)
+
+
+def _download(target: Path, registry: Registry, version: int) -> Path:
     info = registry.version(version)
-    target = cache_root / registry.model_name / f"v{version}"
-    target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".v{version}-", dir=target.parent))
     try:
         source = info.source.rstrip("/")

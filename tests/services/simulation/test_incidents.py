@@ -12,6 +12,7 @@ from steadyml.datasets import load_employment
 from steadyml.services.simulation.incident import Incident
 from steadyml.services.simulation.library import build_incidents
 from steadyml.services.simulation.scenario import parse_scenario
+from steadyml.services.simulation.traffic import EVENT_TIME, REQUEST_ID, Traffic
 
 T0 = datetime(2016, 3, 1, tzinfo=UTC)
 
@@ -63,6 +64,16 @@ def test_label_shift_moves_the_positive_share(rows: pl.DataFrame) -> None:
     positives = moved.get_column("employed").to_numpy().mean()
     gain = positives - rows.get_column("employed").to_numpy().mean()
     assert gain == pytest.approx(0.20, abs=0.015)
+
+
+def test_label_shift_replaces_rows_but_keeps_request_ids_and_times(rows: pl.DataFrame) -> None:
+    shift = one({"type": "label_shift", "onset": "1h", "params": {"points": 20}}, rows)
+    traffic = Traffic(rows, "r", 0)
+    frame = traffic.take(5_000, T0, T0 + timedelta(minutes=5))
+    moved = shift.apply(frame, 1.0, np.random.default_rng(0))
+    assert moved.get_column(REQUEST_ID).to_list() == frame.get_column(REQUEST_ID).to_list()
+    assert moved.get_column(EVENT_TIME).to_list() == frame.get_column(EVENT_TIME).to_list()
+    assert moved.get_column("employed").mean() > frame.get_column("employed").mean()  # type: ignore[operator]
 
 
 def test_schema_breaks_rename_and_retype_fields(rows: pl.DataFrame) -> None:

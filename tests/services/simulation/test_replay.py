@@ -11,31 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from steadyml.services.promotion import promote
 from steadyml.services.simulation import Simulation, SimulationResult, parse_scenario
-from steadyml.services.training import train
-from steadyml.services.workspace import Workspace
-from steadyml.spec import load_spec
-from tests.services.conftest import make_project
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    spec = make_project(tmp_path_factory.mktemp("simulated") / "project")
-    path = spec.base_dir / "steadyml.yaml"
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    raw["monitors"] = {"windows": ["5m", "1h"]}
-    raw["responses"] = [{"on": "nan_output", "action": "rollback"}]
-    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
-    spec = load_spec(path)
-    with Workspace.open(spec, environ={}) as workspace:
-        train(spec, workspace)
-        promote(workspace, force=True, reason="test champion", actor="test")
-    return path
 
 
 def replay(

@@ -59,6 +59,7 @@ METRICS: dict[str, MetricInfo] = {
     "log.arrival_age_seconds": MetricInfo(*_POSITIVE, "none", "stale_log"),
     "log.skipped_segments": MetricInfo(*_POSITIVE, "none", "log_health"),
     "log.unmatched_feedback": MetricInfo(*_POSITIVE, "none", "label_feed"),
+    "log.label_gap_seconds": MetricInfo(*_POSITIVE, "none", "label_feed"),
     "quality.rejection_rate": MetricInfo(*_RATE, "none", "schema_break", True),
     "quality.null_rate": MetricInfo(-1.0, 1.0, "required", "schema_break", True),
     "quality.type_error_rate": MetricInfo(*_RATE, "required", "schema_break", True),

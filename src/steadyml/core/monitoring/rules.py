@@ -27,7 +27,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from steadyml.core.durations import parse_duration
 from steadyml.core.monitoring.catalog import METRICS, MetricInfo, triage_of
+from steadyml.core.monitoring.checks.labels import label_gap_threshold
 from steadyml.core.monitoring.measurements import Measurement, status_rank
 from steadyml.core.monitoring.windows import WindowSpec, parse_windows
 from steadyml.errors import SpecError
@@ -42,6 +44,10 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
 }
 ANY = "*"
+#: A window's traffic this many times the expected rate (its lower bound) is a surge.
+TRAFFIC_SURGE = 2.0
+#: Labels whose median delay exceeds this many expected delays come late.
+LATE_LABELS = 2.0
 
 
 def _split(pattern: str) -> tuple[str, str | None]:
@@ -250,6 +256,8 @@ def default_rules(spec: ServiceSpec) -> list[AlertRuleSpec]:
     if spec.task is Task.MULTICLASS:
         primary = "accuracy"  # log-loss needs class probabilities the log does not keep
     rule = AlertRuleSpec
+    delay = parse_duration(spec.labels.expected_delay)
+    join = parse_duration(spec.labels.join_interval)
     rules = [
         rule(name="nan_output", metric="health.nan_rate", threshold=slos.fallback_rate,
              bound="low", window=fast, severity="P1", runbook="docs/monitoring.md#nan-output"),
@@ -281,6 +289,13 @@ def default_rules(spec: ServiceSpec) -> list[AlertRuleSpec]:
              bound="high", window=fast, k=2, n=2, severity="P2"),
         rule(name="stale_log", metric="log.freshness_seconds", threshold=900.0, window=fast,
              severity="P3"),
+        rule(name="traffic_surge", metric="volume.ratio", threshold=TRAFFIC_SURGE,
+             bound="low", window=fast, severity="P3"),
+        rule(name="labels_missing", metric="log.label_gap_seconds",
+             threshold=label_gap_threshold(delay, join), window=fast, severity="P3"),
+        rule(name="labels_late", metric="performance.label_delay_p50_s",
+             threshold=LATE_LABELS * delay.total_seconds() + join.total_seconds(),
+             window=slow, severity="P3"),
     ]  # fmt: skip
     kpi = spec.monitors.kpi
     if kpi is not None:

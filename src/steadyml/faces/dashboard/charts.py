@@ -9,7 +9,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Line", "band_figure", "bars_figure", "heatmap_figure", "timeline_figure"]
+__all__ = [
+    "Line",
+    "band_figure",
+    "bars_figure",
+    "heatmap_figure",
+    "quantile_figure",
+    "timeline_figure",
+]
 
 _FONT = "-apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 _VERSION_TINTS = ("rgba(59,130,246,0.08)", "rgba(234,88,12,0.08)", "rgba(16,185,129,0.08)")
@@ -186,3 +193,51 @@ def bars_figure(
         yaxis={"title": {"text": "% of rows"}}, xaxis={"type": "category"},
     )  # fmt: skip
     return {"data": data, "layout": layout}
+
+
+def quantile_figure(
+    times: Sequence[datetime],
+    quantiles: Mapping[float, Sequence[float | None]],
+    spans: Sequence[tuple[str, datetime, datetime]],
+    *,
+    title: str,
+    height: int = 240,
+) -> dict[str, Any]:
+    """Quantile bands over time: outer and inner quantiles as filled bands, the median a line.
+
+    ``quantiles`` maps each level (e.g. 0.05, 0.25, 0.5, 0.75, 0.95) to one value per time;
+    levels pair from the outside in (lowest with highest) into shaded bands.
+    """
+    x = _iso(times)
+    levels = sorted(quantiles)
+    data: list[dict[str, Any]] = []
+    tints = ("rgba(37,99,235,0.12)", "rgba(37,99,235,0.28)")
+    for i in range(len(levels) // 2):
+        low, high = levels[i], levels[-1 - i]
+        name = f"p{low * 100:g}–p{high * 100:g}"
+        data.append({"type": "scatter", "mode": "lines", "x": x, "y": list(quantiles[low]),
+                     "line": {"width": 0}, "showlegend": False, "hoverinfo": "skip"})  # fmt: skip
+        data.append(
+            {
+                "type": "scatter", "mode": "lines", "x": x, "y": list(quantiles[high]),
+                "fill": "tonexty", "fillcolor": tints[min(i, len(tints) - 1)],
+                "line": {"width": 0}, "name": name,
+            }
+        )  # fmt: skip
+    if len(levels) % 2:
+        middle = levels[len(levels) // 2]
+        data.append(
+            {
+                "type": "scatter", "mode": "lines+markers", "x": x,
+                "y": list(quantiles[middle]), "name": f"p{middle * 100:g}",
+                "line": {"color": COLORS[0], "width": 2}, "marker": {"size": 3},
+            }
+        )  # fmt: skip
+    shapes, notes = _version_shapes(spans)
+    extra: dict[str, Any] = {
+        "title": {"text": title, "x": 0, "font": {"size": 13}},
+        "shapes": shapes,
+        "annotations": notes,
+        "yaxis": {"title": {"text": "score"}, "range": [0, 1]},
+    }
+    return {"data": data, "layout": _layout(height, **extra)}

@@ -13,7 +13,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import BigInteger, ColumnElement, Integer, case, cast, func, select, union
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    case,
+    cast,
+    func,
+    select,
+    text,
+    union,
+)
 from sqlalchemy.orm import Session
 
 from steadyml.adapters.store import AuditEntry, GateRecord, Store
@@ -39,12 +49,14 @@ __all__ = [
     "bucketed",
     "champion",
     "gate_results",
+    "has_subject",
     "incident_counts",
     "incident_page",
     "last_run",
     "latest",
     "latest_start",
     "payloads",
+    "payloads_at",
     "services",
     "subjects",
     "version_spans",
@@ -99,19 +111,32 @@ def _epoch(store: Store, column: Any) -> ColumnElement[int]:
     return cast(func.floor(func.extract("epoch", column)), BigInteger)
 
 
+def _distinct_services(table: str) -> str:
+    # a loose index scan: one index seek per service instead of reading every row
+    return (
+        f"WITH RECURSIVE seen(service) AS (SELECT min(service) FROM {table} UNION ALL "
+        f"SELECT (SELECT min(service) FROM {table} WHERE service > seen.service) FROM seen "
+        "WHERE seen.service IS NOT NULL) SELECT service FROM seen WHERE service IS NOT NULL"
+    )
+
+
 def services(store: Store) -> list[str]:
     """Every service with monitor data, incidents or alias moves, sorted."""
+    found = {row[0] for row in _rows(store, text(_distinct_services(MetricPointRow.__tablename__)))}
     statement = union(
-        select(MetricPointRow.service).distinct(),
         select(IncidentRow.service).distinct(),
         select(AliasMoveRow.service).distinct(),
     )
-    return sorted({row[0] for row in _rows(store, statement)})
+    return sorted(found | {row[0] for row in _rows(store, statement)})
 
 
 def windows(store: Store, service: str) -> list[str]:
-    """The window sizes with stored metrics, shortest first."""
-    statement = select(MetricPointRow.window).where(MetricPointRow.service == service).distinct()
+    """The window sizes with stored traffic metrics, shortest first."""
+    statement = (
+        select(MetricPointRow.window)
+        .where(MetricPointRow.service == service, MetricPointRow.metric == "health.error_rate")
+        .distinct()
+    )
     found = [w for w in _scalars(store, statement) if isinstance(w, str)]
     return sorted(found, key=lambda w: parse_duration(w.split("/")[0]))
 
@@ -137,46 +162,38 @@ def latest(store: Store, service: str, window: str, metrics: Iterable[str]) -> d
     """Each metric's value in its newest window, all versions combined (rows-weighted).
 
     Latency quantiles take the slowest version; ``volume.*`` and ``log.*`` metrics are
-    stored for all versions at once.
+    stored for all versions at once. Two indexed lookups per metric (the newest start,
+    then that window's points), whatever the number of stored windows.
     """
-    wanted = list(metrics)
-    newest = (
-        select(MetricPointRow.metric, func.max(MetricPointRow.window_start).label("at"))
-        .where(
-            MetricPointRow.service == service,
-            MetricPointRow.window == window,
-            MetricPointRow.metric.in_(wanted),
-            MetricPointRow.subject == "",
-        )
-        .group_by(MetricPointRow.metric)
-        .subquery()
-    )
-    statement = (
-        select(
-            MetricPointRow.metric,
-            func.sum(MetricPointRow.value * MetricPointRow.n),
-            func.sum(MetricPointRow.n),
-            func.max(MetricPointRow.value),
-        )
-        .join(
-            newest,
-            (newest.c.metric == MetricPointRow.metric)
-            & (newest.c.at == MetricPointRow.window_start),
-        )
-        .where(
-            MetricPointRow.service == service,
-            MetricPointRow.window == window,
-            MetricPointRow.subject == "",
-            MetricPointRow.value.is_not(None),
-        )
-        .group_by(MetricPointRow.metric)
-    )
     values: dict[str, float] = {}
-    for metric, weighted, n, largest in _rows(store, statement):
-        if metric.startswith("health.latency") or not n:
-            values[metric] = float(largest)
-        else:
-            values[metric] = float(weighted) / float(n)
+    with _guard(store.url), _session(store) as session:
+        for metric in dict.fromkeys(metrics):
+            where = (
+                MetricPointRow.service == service,
+                MetricPointRow.metric == metric,
+                MetricPointRow.window == window,
+            )
+            newest = session.scalar(select(func.max(MetricPointRow.window_start)).where(*where))
+            if newest is None:
+                continue
+            statement = select(
+                func.sum(MetricPointRow.value * MetricPointRow.n),
+                func.sum(MetricPointRow.n),
+                func.max(MetricPointRow.value),
+            ).where(
+                *where,
+                MetricPointRow.window_start == newest,
+                MetricPointRow.subject == "",
+                MetricPointRow.value.is_not(None),
+            )
+            found: Any = session.execute(statement).one()
+            weighted, n, largest = found
+            if largest is None:
+                continue
+            if metric.startswith("health.latency") or not n:
+                values[metric] = float(largest)
+            else:
+                values[metric] = float(weighted) / float(n)
     return values
 
 
@@ -247,9 +264,11 @@ def bucketed(
         statement = statement.where(MetricPointRow.subject == subject)
     statement = statement.group_by(slot, key).order_by(slot, key)
     status_of = {0: "ok", 1: "warn", 2: "drift"}
+    starts: dict[int, datetime] = {}
     return [
         Bucketed(
-            start=datetime.fromtimestamp(int(s) * bucket, tz=UTC),
+            start=starts.get(int(s))
+            or starts.setdefault(int(s), datetime.fromtimestamp(int(s) * bucket, tz=UTC)),
             key=str(k),
             value=None if v is None else float(v),
             low=None if lo is None else float(lo),
@@ -262,17 +281,40 @@ def bucketed(
 
 
 def subjects(store: Store, service: str, window: str, metric: str) -> list[str]:
-    """The subjects (features) ``metric`` is stored for, sorted."""
+    """The subjects (features) ``metric`` is stored for in its newest window, sorted."""
+    where = (
+        MetricPointRow.service == service,
+        MetricPointRow.metric == metric,
+        MetricPointRow.window == window,
+    )
+    with _guard(store.url), _session(store) as session:
+        newest = session.scalar(select(func.max(MetricPointRow.window_start)).where(*where))
+        if newest is None:
+            return []
+        statement = (
+            select(MetricPointRow.subject)
+            .where(*where, MetricPointRow.window_start == newest)
+            .distinct()
+        )
+        return sorted(s for s in session.scalars(statement) if s)
+
+
+def has_subject(
+    store: Store, service: str, window: str, metric: str, subject: str, *, since: datetime
+) -> bool:
+    """Whether ``metric`` is stored for ``subject`` in a window starting at ``since`` or later."""
     statement = (
-        select(MetricPointRow.subject)
+        select(MetricPointRow.id)
         .where(
             MetricPointRow.service == service,
-            MetricPointRow.window == window,
             MetricPointRow.metric == metric,
+            MetricPointRow.window == window,
+            MetricPointRow.window_start >= utc(since),
+            MetricPointRow.subject == subject,
         )
-        .distinct()
+        .limit(1)
     )
-    return sorted(s for s in _scalars(store, statement) if s)
+    return bool(_scalars(store, statement))
 
 
 def version_spans(
@@ -468,3 +510,23 @@ def payloads(
         WindowProfileRow.kind == kind,
     )
     return [(str(v), int(n), bytes(p)) for v, n, p in _rows(store, statement)]
+
+
+def payloads_at(
+    store: Store, service: str, window: str, starts: Sequence[datetime], kind: str
+) -> list[tuple[datetime, str, bytes]]:
+    """The payloads of ``kind`` stored for the given panes (every version).
+
+    Returns ``(pane start, version, bytes)``; panes without a payload are left out.
+    """
+    if not starts:
+        return []
+    statement = select(
+        WindowProfileRow.window_start, WindowProfileRow.model_version, WindowProfileRow.payload
+    ).where(
+        WindowProfileRow.service == service,
+        WindowProfileRow.window == window,
+        WindowProfileRow.kind == kind,
+        WindowProfileRow.window_start.in_([utc(s) for s in starts]),
+    )
+    return [(_aware(at), str(v), bytes(p)) for at, v, p in _rows(store, statement)]

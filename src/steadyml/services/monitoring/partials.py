@@ -10,7 +10,7 @@ group of rows (Polars, Arrow, NumPy); groups are model versions x panes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -36,6 +36,7 @@ from steadyml.spec import ServiceSpec, Task
 __all__ = [
     "UNKNOWN_VERSION",
     "FeedbackResult",
+    "Lookup",
     "Partials",
     "feedback_partials",
     "pane_steps",
@@ -45,6 +46,8 @@ __all__ = [
 UNKNOWN_VERSION = "unknown"
 ANSWERED = ("ok", "fallback")
 Key = tuple[str, str, datetime, str]
+#: ``(start, end, request_ids) -> prediction records``: predictions kept outside the log.
+Lookup = Callable[[datetime, datetime, Sequence[str]], pl.DataFrame]
 
 
 @dataclass
@@ -153,8 +156,13 @@ def feedback_partials(
     spec: ServiceSpec,
     references: ReferenceProvider,
     root: Path,
+    lookup: Lookup | None = None,
 ) -> FeedbackResult:
-    """Label and outcome summaries per model version and pane of the predictions they name."""
+    """Label and outcome summaries per model version and pane of the predictions they name.
+
+    Predictions are looked up in the log under ``root``, or with ``lookup(start, end,
+    request_ids)`` when the predictions live elsewhere (another server's table).
+    """
     result = FeedbackResult(Partials())
     label_name = spec.labels.name or spec.data.target
     kpi = spec.monitors.kpi
@@ -180,14 +188,17 @@ def feedback_partials(
             "label_class",
             "inputs",
         ]
-        predictions = read_range(
-            root,
-            spec.service,
-            start=start,
-            end=end,
-            columns=columns,
-            request_ids=ids.unique().to_list(),
-        )
+        if lookup is not None:
+            predictions = lookup(start, end, ids.unique().to_list())
+        else:
+            predictions = read_range(
+                root,
+                spec.service,
+                start=start,
+                end=end,
+                columns=columns,
+                request_ids=ids.unique().to_list(),
+            )
         if predictions.height == 0 or "status" not in predictions.columns:
             result.unmatched += ids.n_unique()
             continue

@@ -32,6 +32,7 @@ from steadyml.core.durations import parse_duration
 from steadyml.core.monitoring import Alert, WindowSpec, compile_rules, parse_windows
 from steadyml.errors import SpecError, SteadyError
 from steadyml.services.monitoring.alerting import Alerting
+from steadyml.services.monitoring.foreign import ForeignLog
 from steadyml.services.monitoring.partials import feedback_partials, prediction_partials
 from steadyml.services.monitoring.references import BundleReferences, ReferenceProvider
 from steadyml.services.monitoring.segments import LogBatch, read_new
@@ -178,6 +179,8 @@ class Monitor:
         self.log_root = Path(log_root)
         self.references = references
         self.seed = seed
+        #: Another server's prediction table, read instead of the log (``monitors.source``).
+        self.foreign = ForeignLog(spec, references) if spec.monitors.source else None
         #: Runs after every :meth:`run_once` (the responder); its failure is logged only.
         self.after_run: Callable[[], object] | None = None
 
@@ -246,12 +249,19 @@ class Monitor:
         logs = (PREDICTIONS, FEEDBACK) if join else (PREDICTIONS,)
         batches: dict[str, LogBatch] = {FEEDBACK: LogBatch()}
         for log in logs:
+            if log == PREDICTIONS and self.foreign is not None:  # another server's table
+                batches[log] = self.foreign.read(planned[log].positions, now)
+                continue
             cursor = SegmentCursor(planned[log].positions)
             batches[log] = read_new(self.log_root, service, log, cursor, limit)
         frames = batches[PREDICTIONS].frames()
         partials = prediction_partials(frames, self.spec, self.references, self.seed)
         feedback = feedback_partials(
-            batches[FEEDBACK].frames(), self.spec, self.references, self.log_root
+            batches[FEEDBACK].frames(),
+            self.spec,
+            self.references,
+            self.log_root,
+            self.foreign.lookup if self.foreign is not None else None,
         )
         for key, payload in feedback.partials.items.items():
             partials.add(key, payload)
@@ -270,10 +280,14 @@ class Monitor:
             feedback_rows=batches[FEEDBACK].rows,
             labels_matched=feedback.matched,
             feedback_unmatched=feedback.unmatched,
-            caught_up=all(len(b.segments) < limit for b in batches.values()),
+            caught_up=all(len(b.segments) < limit and not b.more for b in batches.values()),
         )
         skipped_total = int(stats.get("skipped_segments", 0)) + len(report.skipped)
         unmatched_total = int(stats.get("unmatched_feedback", 0)) + report.feedback_unmatched
+        last_label = _max(  # the label feed's freshness (log.label_gap_seconds)
+            planned[FEEDBACK].stats.get("last_label_us"),
+            _time_range(batches[FEEDBACK].frames(), "received_at"),
+        )
         watermark = now - self.lateness
         with self.store.transaction(service) as tx:
             for log in (PREDICTIONS, FEEDBACK):
@@ -291,6 +305,7 @@ class Monitor:
                     "last_received_us": last_received,
                     "skipped_segments": skipped_total,
                     "unmatched_feedback": unmatched_total,
+                    "last_label_us": last_label,
                 },
             )
             alerting = Alerting(
@@ -317,14 +332,15 @@ class Monitor:
                 check_errors=int(stats.get("check_errors", 0)) + len(evaluated.errors),
                 last_pass_at=now.isoformat(),
             )
+            for name, count in batches[PREDICTIONS].counters.items():
+                stats[name] = int(stats.get(name, 0)) + count
             feedback_stats = dict(planned[FEEDBACK].stats)
+            feedback_stats["last_label_us"] = last_label
             if join:
                 feedback_stats["joined_at"] = now.isoformat()
             for log in (PREDICTIONS, FEEDBACK):
-                cursor = SegmentCursor(planned[log].positions).advance(batches[log].segments)
-                tx.save_cursor(
-                    log, cursor.positions, stats if log == PREDICTIONS else feedback_stats
-                )
+                positions = batches[log].advance(planned[log].positions)
+                tx.save_cursor(log, positions, stats if log == PREDICTIONS else feedback_stats)
         for path, reason in report.skipped:
             _log.warning("skipped unreadable segment %s: %s", path, reason)
         report.windows = evaluated.windows

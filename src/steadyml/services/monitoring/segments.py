@@ -10,7 +10,7 @@ that fails, they are handed over one by one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,13 +23,15 @@ import pyarrow.parquet as pq
 from steadyml.adapters.predlog import FEEDBACK, PREDICTIONS, Segment, SegmentCursor, list_segments
 from steadyml.adapters.predlog.layout import hour_key, scan_sealed
 
-__all__ = ["REQUIRED", "LogBatch", "read_new", "read_range"]
+__all__ = ["REQUIRED", "WATERMARK_KEY", "LogBatch", "read_new", "read_range"]
 
 REQUIRED = {
     PREDICTIONS: ("request_id", "event_time", "status"),
     FEEDBACK: ("request_id", "event_time", "received_at", "kind", "name"),
 }
 _TS = pa.timestamp("us", tz="UTC")
+#: The cursor position that holds a foreign table's watermark.
+WATERMARK_KEY = "watermark"
 _TIME_COLUMNS = ("event_time", "received_at")
 
 
@@ -45,11 +47,26 @@ class LogBatch:
         The readable segments' records.
     skipped
         ``(path, reason)`` of the segments that could not be read.
+    watermark
+        For a foreign table: the watermark after these rows (stored as the cursor).
+    more
+        True when the read stopped at a limit that is not a segment count.
+    counters
+        Counts to add to the cursor's totals (e.g. foreign rows dropped, by reason).
     """
 
     segments: list[Segment] = field(default_factory=list)
     tables: list[pa.Table] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    watermark: int | None = None
+    more: bool = False
+    counters: dict[str, int] = field(default_factory=dict)
+
+    def advance(self, positions: Mapping[str, int]) -> dict[str, int]:
+        """The cursor positions after this batch."""
+        if self.watermark is not None:
+            return {**positions, WATERMARK_KEY: self.watermark}
+        return dict(SegmentCursor(positions).advance(self.segments).positions)
 
     @property
     def rows(self) -> int:

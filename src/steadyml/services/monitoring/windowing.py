@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from steadyml.adapters.store.monitor_records import MetricPoint
 from steadyml.adapters.store.monitor_tx import MonitorTx
+from steadyml.core.durations import parse_duration
 from steadyml.core.monitoring import (
     ALL_VERSIONS,
     LabelSummary,
@@ -26,7 +27,12 @@ from steadyml.core.monitoring import (
     WindowSummary,
     run_checks,
 )
-from steadyml.core.monitoring.checks import freshness, kpi_baseline, kpi_correlations
+from steadyml.core.monitoring.checks import (
+    freshness,
+    kpi_baseline,
+    kpi_correlations,
+    label_gap,
+)
 from steadyml.core.monitoring.payloads import Payload, decode, encode, merge, rows_of
 from steadyml.core.monitoring.windows import EPOCH
 from steadyml.core.profiles import ProfileView
@@ -143,11 +149,30 @@ class Windowing:
                         if kind in ("labels", "outcomes"):
                             self._fed.add((window.label, version, start))
             latest = window.start_of(self.watermark - window.size)
-            for complete in window.previous(latest, RECENT_COMPLETE):
-                if first_event is not None and window.end(complete) > first_event:
-                    found.add((window, ALL_VERSIONS, complete))
+            recent = [
+                complete
+                for complete in window.previous(latest, RECENT_COMPLETE)
+                if first_event is not None and window.end(complete) > first_event
+                if (window, ALL_VERSIONS, complete) not in found
+            ]
+            for complete in sorted(set(recent) - self._measured_complete(window, recent)):
+                found.add((window, ALL_VERSIONS, complete))
         order = {w: i for i, w in enumerate(self.windows)}
         return sorted(found, key=lambda t: (order[t[0]], t[2], t[1]))
+
+    def _measured_complete(self, window: WindowSpec, starts: Sequence[datetime]) -> set[datetime]:
+        """Starts of complete all-version windows already measured as complete.
+
+        ``volume.rows`` is stored for complete windows only; such a window that got no
+        records since is unchanged, and measuring it again at every pass would store
+        the same points (one query per window size instead of a check per window).
+        """
+        if not starts:
+            return set()
+        points = self.tx.series(
+            window.label, ["volume.rows"], min(starts), max(starts), [ALL_VERSIONS]
+        )
+        return {p.window_start for p in points}
 
     def _payloads(
         self, window: WindowSpec, start: datetime
@@ -233,6 +258,8 @@ class Windowing:
             self._record(result, window.label, version, start, found)
         now_us = int(self.now.timestamp() * 1_000_000)
         found = freshness(now_us, log.get("last_event_us"), log.get("last_received_us"))
+        delay = parse_duration(self.spec.labels.expected_delay)
+        found.extend(label_gap(now_us, log.get("last_label_us"), log.get("first_event_us"), delay))
         for name in ("skipped_segments", "unmatched_feedback"):
             count = log.get(name)
             if count is not None:

@@ -82,9 +82,18 @@ class ServingMetrics:
     ``steadyml_rejections_total{reason}``, ``steadyml_batch_size``,
     ``steadyml_model_version``, ``steadyml_model_reloads_total{result}``,
     ``steadyml_circuit_state`` and the ``steadyml_log_*`` family.
+
+    Parameters
+    ----------
+    service
+        The service name (label of ``steadyml_model_version``).
+    enabled
+        False: requests, batches, errors and rejections are not counted (the series
+        stay at zero). Only for measuring what counting costs.
     """
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, *, enabled: bool = True) -> None:
+        self.enabled = enabled
         self.registry = CollectorRegistry(auto_describe=True)
         reg = self.registry
         self.requests = Counter(
@@ -140,6 +149,8 @@ class ServingMetrics:
 
     def observe_request(self, endpoint: str, code: int, seconds: float) -> None:
         """Count one HTTP request and observe its latency."""
+        if not self.enabled:
+            return
         key = (endpoint, code)
         child = self._codes.get(key)
         if child is None:
@@ -155,6 +166,8 @@ class ServingMetrics:
         rejections: Mapping[str, int],
     ) -> None:
         """Record one micro-batch: its size, rows by status, fallbacks and rejections."""
+        if not self.enabled:
+            return
         self.batch_size.observe(rows)
         for status, count in statuses.items():
             if count:
@@ -167,11 +180,13 @@ class ServingMetrics:
 
     def error(self, kind: str, count: int = 1) -> None:
         """Count ``count`` errors of ``kind``."""
-        self.errors.labels(kind).inc(count)
+        if self.enabled:
+            self.errors.labels(kind).inc(count)
 
     def reject(self, reason: str) -> None:
         """Count one request refused as a whole (bad JSON, too large, unauthorized)."""
-        self.rejections.labels(reason).inc()
+        if self.enabled:
+            self.rejections.labels(reason).inc()
 
     def set_model(self, version: int | None) -> None:
         """Record the loaded model version (None: no model)."""

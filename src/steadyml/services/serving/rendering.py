@@ -48,8 +48,13 @@ class Rendered:
     schema: pa.Schema
 
 
-def render(jobs: Sequence[Job], outcome: BatchOutcome, model: LoadedModel) -> Rendered:
-    """Render every job's answer and build the log rows (fills ``outcome.latency_ms``)."""
+def render(
+    jobs: Sequence[Job], outcome: BatchOutcome, model: LoadedModel, *, log: bool = True
+) -> Rendered:
+    """Render every job's answer and build the log rows (fills ``outcome.latency_ms``).
+
+    With ``log=False`` (prediction log switched off) the table is left empty.
+    """
     now = time.perf_counter()
     sizes = [job.size for job in jobs]
     latency = np.array([(now - job.start) * 1000.0 for job in jobs])
@@ -63,7 +68,9 @@ def render(jobs: Sequence[Job], outcome: BatchOutcome, model: LoadedModel) -> Re
         else:
             responses.append(render_predict(part))
         start += job.size
-    return Rendered(responses, log_table(outcome, model.log_schema), model.log_schema)
+    schema = model.log_schema
+    table = log_table(outcome, schema) if log else schema.empty_table()
+    return Rendered(responses, table, schema)
 
 
 def _labels(model: LoadedModel, values: np.ndarray) -> list[str | None]:

@@ -109,7 +109,8 @@ class PredictionService:
         self.clock = clock or SystemClock()
         self.worker = worker_id or default_worker_id()
         deployment = spec.deployment
-        self.metrics = ServingMetrics(spec.service)
+        self.metrics = ServingMetrics(spec.service, enabled=deployment.metrics)
+        self.log_enabled = deployment.prediction_log  # off only to measure the log's cost
         self.sink = LogSink(
             self.workspace.settings.state_dir / "predlog",
             spec.service,
@@ -269,7 +270,7 @@ class PredictionService:
         """Log a /predict request refused as a whole (bad JSON, bad shape, too large)."""
         self.metrics.reject(error.kind.replace(" ", "_"))
         model = self.holder.current
-        if model is None:
+        if model is None or not self.log_enabled:
             return None
         outcome = refused_outcome(body, error, request_id, model, self.now_micros())
         return self.sink.append(log_table(outcome, model.log_schema), model.log_schema)
@@ -281,7 +282,7 @@ class PredictionService:
         if model is None:  # pragma: no cover - requests are refused before a model loads
             raise RuntimeError("no model")
         outcome = self.scorer.score(jobs, model)
-        rendered = render(jobs, outcome, model)
+        rendered = render(jobs, outcome, model, log=self.log_enabled)
         self.metrics.observe_batch(
             outcome.rows, outcome.counts(), outcome.reason_counts(), outcome.rejection_counts()
         )
@@ -320,6 +321,9 @@ class PredictionService:
         self._settle(jobs, render(jobs, outcome, model))
 
     def _settle(self, jobs: list[Job], rendered: Rendered) -> None:
+        if not self.log_enabled:
+            _resolve(jobs, rendered.responses)
+            return
         table = rendered.table
         if any(job.answered for job in jobs):
             keep = np.repeat([not job.answered for job in jobs], [job.size for job in jobs])

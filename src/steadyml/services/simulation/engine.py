@@ -48,6 +48,10 @@ __all__ = ["HTTP", "LOG", "Simulation"]
 _log = logging.getLogger("steadyml.simulation")
 HTTP = "http"
 LOG = "log"
+#: Wall seconds for every server worker to load a promoted version (the project's
+#: reload interval is 1 s): without the wait, a tick of simulated minutes would still be
+#: answered by the old champion and time-to-detect would count the reload.
+RELOAD_WAIT = 1.5
 _CENSUS_KINDS = {
     **dict.fromkeys(NUMERIC_FEATURES, "numeric"),
     **dict.fromkeys(CATEGORICAL_FEATURES, "categorical"),
@@ -85,6 +89,9 @@ class Simulation:
         Where the project copy, the server log and the reports go.
     progress
         Called with a line of text as the run advances.
+    on_tick
+        Called after every tick with the tick, the result so far (its ``actions``) and
+        the workspace (to read incidents, for a live display).
     """
 
     def __init__(
@@ -92,10 +99,12 @@ class Simulation:
         scenario: Scenario,
         out_dir: Path,
         progress: Callable[[str], None] = lambda _: None,
+        on_tick: Callable[[Tick, SimulationResult, Workspace], None] | None = None,
     ) -> None:
         self.scenario = scenario
         self.out_dir = Path(out_dir)
         self.progress = progress
+        self.on_tick = on_tick
         self.rng = np.random.default_rng(scenario.seed)
         if scenario.data.spec is None and scenario.data.path is None:
             check_features(scenario, _CENSUS_KINDS)  # refused before anything starts
@@ -194,6 +203,8 @@ class Simulation:
                     if incident.progress(middle) > 0 and not result.promoted.get(index):
                         promote_version(workspace, version, f"simulated incident: {incident.name}")
                         result.promoted[index] = True
+                        if mode == HTTP:  # the faulty version serves from the onset on
+                            time.sleep(RELOAD_WAIT)
                     elif (
                         incident.end is not None
                         and stop > incident.end
@@ -236,6 +247,8 @@ class Simulation:
                          [f"{a.rule}:{a.subject}" if a.subject else a.rule for a in report.fired])
                 )  # fmt: skip
                 result.actions.extend(sorted(actions, key=lambda a: a.action))
+                if self.on_tick is not None:
+                    self.on_tick(result.ticks[-1], result, workspace)
                 at = stop
                 if len(result.ticks) % 10 == 0:
                     self.progress(
@@ -250,8 +263,30 @@ class Simulation:
                 http.close()
             server.stop()
         result.wall_seconds = time.perf_counter() - started_wall
+        self._settle(monitor, workspace, result, seen_actions)
         result.collect(workspace, monitor.store, ACTOR)
         return result
+
+    def _settle(
+        self, monitor: Monitor, workspace: Workspace, result: SimulationResult, seen: set[int]
+    ) -> None:
+        """Let background responses (a retrain) finish, and record their audit entries."""
+        responder = getattr(monitor.after_run, "__self__", None)
+        wait_idle = getattr(responder, "wait_idle", None)
+        if wait_idle is None or result.partial:
+            return
+        self.progress("waiting for background responses (retrain) to finish")
+        try:
+            wait_idle(600.0)
+        except KeyboardInterrupt:
+            result.partial = True
+            return
+        service = workspace.spec.service
+        result.actions.extend(
+            Action(result.end, e.action, e.actor, e.reason, e.target, e.incident_id)
+            for e in workspace.store.audit_log(service, limit=50)
+            if e.id not in seen
+        )
 
     def _send(  # noqa: PLR0917 - one call site
         self,

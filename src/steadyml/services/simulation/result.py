@@ -7,9 +7,9 @@ version expects ``nan_output`` or ``fallback``; a feature shift expects
 incidents on a feature, that names the feature (or names no feature at all, as a
 rejection-rate schema break does). Time-to-detect is the simulated time from the onset
 to the first alert of that incident; time-to-mitigate, to the first action in the audit
-log by anyone but the simulator. Every monitor incident that matches no injected one is
-a false alarm; false alarms per simulated day are counted over clean time (outside
-every incident and the hour after it).
+log on that incident by anyone but the simulator. Every monitor incident that matches
+no injected one is a false alarm; false alarms per simulated day are counted over clean
+time (outside every incident and the hour after it).
 """
 
 from __future__ import annotations
@@ -182,10 +182,13 @@ class SimulationResult:
                     a
                     for a in sorted(self.actions, key=lambda a: a.at)
                     if a.actor != simulator and a.at >= injected.onset
+                    and a.incident_id == match.id  # an action on this incident
                 ),
                 None,
-            )
+            )  # fmt: skip
             hint = match.hint[0].get("feature") if match.hint else None
+            if hint is None and match.features:  # a schema break names its feature
+                hint = match.features[0]
             self.detections.append(
                 Detection(
                     injected.name,

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from steadyml.core.durations import parse_duration
 from steadyml.services.simulation.incident import Fault, Incident, LabelFeed, Params, Rng
+from steadyml.services.simulation.traffic import EVENT_TIME, REQUEST_ID
 
 __all__ = [
     "BadVersion",
@@ -70,7 +71,8 @@ class LatencySpike(Incident):
 
     type = "latency_spike"
     summary = "each model call takes `seconds` longer"
-    expects = frozenset({"latency", "fallback"})
+    # too slow a model also times requests out: the spike then shows as errors first
+    expects = frozenset({"latency", "fallback", "error_rate"})
     Parameters = LatencyParams
 
     def fault(self) -> Fault:
@@ -121,7 +123,9 @@ class LabelShift(Incident):
         chosen = others[rng.random(others.size) < share]
         index = np.arange(frame.height)
         index[chosen] = rng.choice(donors, chosen.size)
-        return frame[index]
+        # rows are replaced, requests are not: ids and event times stay where they were
+        keep = [frame.get_column(c) for c in (REQUEST_ID, EVENT_TIME) if c in frame.columns]
+        return frame[index].with_columns(keep)
 
 
 class ConceptParams(Params):

@@ -18,6 +18,7 @@ from steadyml.core.monitoring.checks.health import (
     quantile_interval,
 )
 from steadyml.core.monitoring.checks.kpi import check_kpi, kpi_baseline, kpi_correlations
+from steadyml.core.monitoring.checks.labels import label_gap, label_gap_threshold
 from steadyml.core.monitoring.checks.performance import (
     binned_metrics,
     cbpe_estimate,
@@ -40,6 +41,8 @@ __all__ = [
     "freshness",
     "kpi_baseline",
     "kpi_correlations",
+    "label_gap",
+    "label_gap_threshold",
     "quantile_interval",
     "run_checks",
     "tolerance",

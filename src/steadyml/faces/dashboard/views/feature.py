@@ -84,8 +84,8 @@ def feature_page(dash: Dashboard, request: Request, service: str, feature: str) 
     query = Query(request.query_params, ("range", "at"))
     span = span_of(dash, service, query)
     at = query.moment("at")
-    if span is None or feature not in queries.subjects(
-        dash.store, service, span.window, "drift.effect"
+    if span is None or not queries.has_subject(
+        dash.store, service, span.window, "drift.effect", feature, since=span.start
     ):
         raise NotFoundError(
             "feature", feature, f"pick a feature on the page of service {service!r}"

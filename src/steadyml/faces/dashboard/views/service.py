@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -12,9 +13,13 @@ from starlette.requests import Request
 from steadyml.faces.dashboard import charts, queries
 from steadyml.faces.dashboard.context import Dashboard, Page
 from steadyml.faces.dashboard.params import RANGES, Query
+from steadyml.faces.dashboard.views import predictions as predictions_view
 from steadyml.faces.dashboard.views.common import Span, known_service, span_of
 
-__all__ = ["service_page"]
+__all__ = ["HEATMAP_COLUMNS", "service_page"]
+
+#: At most this many time columns in the drift heatmap (each the largest effect in it).
+HEATMAP_COLUMNS = 96
 
 _PRIMARY = ("roc_auc", "accuracy", "f1", "mae", "rmse")
 
@@ -43,8 +48,11 @@ def _series(
 
 
 def _heatmap(dash: Dashboard, service: str, span: Span) -> tuple[dict[str, Any] | None, list[Any]]:
+    # at most HEATMAP_COLUMNS columns: features x columns cells are drawn and shipped
+    columns = max(1, -(-(span.end - span.start).total_seconds() // span.bucket_seconds))
+    coarse = replace(span, bucket_seconds=span.bucket_seconds * int(-(-columns // HEATMAP_COLUMNS)))
     points = _series(
-        dash, service, span, ["drift.effect"], by="subject", subject=None, aggregate="max"
+        dash, service, coarse, ["drift.effect"], by="subject", subject=None, aggregate="max"
     )
     if not points:
         return None, []
@@ -146,6 +154,9 @@ def service_page(dash: Dashboard, request: Request, service: str) -> Page:
             title="Prediction distribution: drift of the answers from the reference",
             unit="effect",
         )  # fmt: skip
+    scores = predictions_view.scores_figure(dash, service, span, spans)
+    if scores is not None:
+        figures["scores"] = scores
     primary = _primary(dash, service, span)
     if primary is not None:
         perf = _series(

@@ -106,6 +106,25 @@ def _matches(injected: Incident, found: MonitorIncident, alerts: list[Alert]) ->
     return not named or injected.feature in named
 
 
+def _first_naming(
+    candidates: list[MonitorIncident], injected: Incident, tick: timedelta
+) -> MonitorIncident | None:
+    """The first candidate; one that names the injected feature if it opened in the same
+    monitor pass (a shift opens its feature's incident and the prediction drift it causes
+    together, and the feature's is the one that explains it)."""
+    if not candidates:
+        return None
+    first = candidates[0]
+    if injected.feature is None:
+        return first
+    for found in candidates:
+        if found.opened_at > first.opened_at + tick:
+            break
+        if injected.feature in found.features:
+            return found
+    return first
+
+
 @dataclass
 class SimulationResult:
     """Everything a run measured."""
@@ -162,14 +181,12 @@ class SimulationResult:
         for injected in self.incidents:
             if injected.type == "clean":
                 continue
-            match = next(
-                (
-                    f
-                    for f in found
-                    if f.opened_at >= injected.onset and _matches(injected, f, alerts[f.id])
-                ),
-                None,
-            )
+            candidates = [
+                f
+                for f in found
+                if f.opened_at >= injected.onset and _matches(injected, f, alerts[f.id])
+            ]
+            match = _first_naming(candidates, injected, self.scenario.step)
             if match is None:
                 self.detections.append(
                     Detection(injected.name, injected.type, injected.feature, injected.onset, False)

@@ -204,7 +204,7 @@ class SimulationResult:
                 None,
             )  # fmt: skip
             hint = match.hint[0].get("feature") if match.hint else None
-            if hint is None and match.features:  # a schema break names its feature
+            if hint is None and len(match.features) == 1:  # a schema break names its feature
                 hint = match.features[0]
             self.detections.append(
                 Detection(

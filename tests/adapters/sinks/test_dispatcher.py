@@ -205,6 +205,10 @@ def test_backoff_grows_exponentially_with_jitter_and_honours_retry_after() -> No
     assert policy.delay(0, rng, asked=3600.0) == 30.0
 
 
+def test_retry_after_ignores_non_ascii_digits() -> None:
+    assert parse_retry_after("²", datetime(2024, 5, 1, tzinfo=UTC)) is None
+
+
 def test_retry_after_as_an_http_date() -> None:
     now = datetime(2024, 5, 1, tzinfo=UTC)
     header = format_datetime(now + timedelta(seconds=7), usegmt=True)

@@ -195,6 +195,11 @@ class DeploymentSpec(_Frozen):
     reload_interval: str = "10s"
     durability: Literal["relaxed", "strict"] = "relaxed"
     flush_interval: str = "1s"
+    seal_interval: str = Field(
+        "30s",
+        description="a log segment is sealed, and visible to the monitor, once this old: "
+        "shorter detects sooner, longer writes fewer files",
+    )
     max_body_bytes: int = Field(1_048_576, ge=1024)
     violations: ViolationPolicy = ViolationPolicy()
     workers: int = Field(1, ge=1, le=64)
@@ -203,7 +208,7 @@ class DeploymentSpec(_Frozen):
     )
     metrics: bool = Field(True, description="false: count nothing (for measuring only)")
 
-    @field_validator("reload_interval", "flush_interval")
+    @field_validator("reload_interval", "flush_interval", "seal_interval")
     @classmethod
     def _duration(cls, value: str) -> str:
         parse_duration(value)

@@ -7,6 +7,7 @@ serving at time T" is answerable, and in the audit log.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from steadyml.errors import PromotionError
@@ -37,6 +38,7 @@ def _move(
     reason: str,
     gate_passed: bool | None,
     evidence: dict[str, Any],
+    at: datetime | None = None,
 ) -> None:
     registry = workspace.registry
     if version is None:
@@ -54,6 +56,7 @@ def _move(
         reason=reason,
         gate_passed=gate_passed,
         evidence=evidence,
+        at=at,
     )
 
 
@@ -63,10 +66,13 @@ def promote(
     force: bool = False,
     reason: str = "",
     actor: str | None = None,
+    at: datetime | None = None,
 ) -> AliasChange:
     """Make the candidate the champion; the old champion becomes ``previous``.
 
     Only after a passing gate for this candidate, unless ``force`` with a ``reason``.
+    ``at`` stamps the alias moves and the audit entry (now by default; a responder on a
+    simulated clock passes its time).
     """
     registry = workspace.registry
     registry.ping()
@@ -120,6 +126,7 @@ def promote(
             reason=why,
             gate_passed=gate_passed,
             evidence=evidence,
+            at=at,
         )
     workspace.store.record_action(
         service=workspace.spec.service,
@@ -128,6 +135,7 @@ def promote(
         reason=why,
         target=f"champion v{champion} -> v{candidate}",
         evidence=evidence,
+        at=at,
     )
     return AliasChange(action, candidate, champion, champion, gate_passed, why)
 
@@ -138,8 +146,12 @@ def rollback(
     reason: str = "",
     actor: str | None = None,
     incident_id: int | None = None,
+    at: datetime | None = None,
 ) -> AliasChange:
-    """Make ``previous`` the champion again; the rolled-back version keeps no alias."""
+    """Make ``previous`` the champion again; the rolled-back version keeps no alias.
+
+    ``at`` stamps the alias moves and the audit entry (now by default).
+    """
     registry = workspace.registry
     registry.ping()
     previous = registry.alias_version("previous")
@@ -157,6 +169,7 @@ def rollback(
         reason=why,
         gate_passed=None,
         evidence=evidence,
+        at=at,
     )
     _move(
         workspace,
@@ -167,6 +180,7 @@ def rollback(
         reason=why,
         gate_passed=None,
         evidence=evidence,
+        at=at,
     )
     workspace.store.record_action(
         service=workspace.spec.service,
@@ -176,5 +190,6 @@ def rollback(
         target=f"champion v{champion} -> v{previous}",
         incident_id=incident_id,
         evidence=evidence,
+        at=at,
     )
     return AliasChange("rollback", previous, None, champion, None, why)

@@ -184,6 +184,27 @@ def test_rotation_by_rows_and_by_age(
     assert _ids(tmp_path) == ["r0a", "r0b", "r1a", "r1b", "r2a", "r2b"]
 
 
+def test_an_append_past_the_seal_age_seals_at_once_on_a_fast_clock(
+    tmp_path: Path, clock: ManualClock, writers: Callable[..., PredictionLogWriter]
+) -> None:
+    """A simulated clock moves minutes per wall second: sealing must follow it, with
+    every row queued before the seal inside the sealed segment, not a flush later."""
+    writer = writers(durability="relaxed", flush_interval=30.0, segment_max_age=30.0)
+    writer.start()
+    writer.append(records(["a", "b"]))
+    clock.set(clock.now() + timedelta(seconds=20))
+    writer.append(records(["c"]))
+    time.sleep(0.3)
+    assert writer.stats.sealed_segments == 0  # 20 s old: not yet
+    clock.set(clock.now() + timedelta(seconds=11))
+    started = time.monotonic()
+    writer.append(records(["d"]))  # the clock passed 30 s: this append wakes the writer
+    assert eventually(lambda: writer.stats.sealed_segments == 1, timeout=5.0)
+    assert time.monotonic() - started < 5.0  # far sooner than the 30 s flush interval
+    [segment] = list_segments(tmp_path, "churn")
+    assert ids_in([segment.path]) == ["a", "b", "c", "d"]
+
+
 def test_workers_share_a_root_and_sequence_numbers_continue(
     tmp_path: Path, writers: Callable[..., PredictionLogWriter]
 ) -> None:
@@ -274,7 +295,15 @@ def test_append_after_close_and_bad_batches_raise(
         writer.append([{"request_id": "a"}])
     with pytest.raises(LogSchemaError, match="request_id"):
         writer.append(pl.from_arrow(records(["a"])).with_columns(request_id=None))  # type: ignore[union-attr]
+    frame = pl.from_arrow(records(["a"]))
+    assert isinstance(frame, pl.DataFrame)
+    objects = frame.with_columns(  # a Python object column would never seal into Parquet
+        pl.Series("prediction", [object()], dtype=pl.Object)
+    )
+    with pytest.raises(LogSchemaError, match=r"prediction.*concrete type"):
+        writer.append(objects)
     assert writer.append(records([])).wait(0)
+    assert writer.flush(5.0) and writer.stats.dropped_rows == 0
     writer.close()
     with pytest.raises(PredictionLogError, match="closed"):
         writer.append(records(["a"]))

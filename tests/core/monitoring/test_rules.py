@@ -49,6 +49,10 @@ def test_the_defaults_cover_the_classic_failures() -> None:
         assert rules[name].incident == incident, name
     assert rules["feature_drift"].threshold == 0.25 and rules["feature_drift"].subject == "*"
     assert rules["prediction_drift"].threshold == 0.2
+    warning = rules["feature_drift_warning"]  # a moderate shift: raised, never paged
+    assert (warning.window, warning.decision, warning.severity) == ("1h", "warn", "P3")
+    assert (warning.threshold, warning.bound) == (0.04, "low")
+    assert warning.incident == "feature_drift" and warning.subject == "*"
     assert (
         rules["performance_drop"].window == "1h" and rules["performance_drop"].decision == "drift"
     )

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 import pytest
 
+from steadyml.core.profiles import Profile
 from steadyml.core.profiles.categorical import CategoricalAccumulator, CategoricalSummary
 
 
@@ -86,3 +88,19 @@ def test_type_errors_are_counted() -> None:
     accumulator.add_type_errors(3)
     summary = accumulator.summary()
     assert (summary.count, summary.type_errors, summary.present) == (3, 3, 0)
+
+
+def test_polars_categorical_and_enum_count_like_plain_strings() -> None:
+    """Polars hands Categorical/Enum over as dictionaries of string views."""
+    values = ["a", "b", None, "a", "c"] * 40
+    plain = pl.DataFrame({"c": values})
+    reference = Profile.for_reference(plain)
+    expected = reference.view().categorical("c").counts
+    assert expected == {"a": 80, "b": 40, "c": 40}
+    for dtype in (pl.Categorical, pl.Enum(["a", "b", "c", "z"])):
+        frame = plain.with_columns(pl.col("c").cast(dtype))
+        profile = Profile(reference.view().schema, seed=1).update(frame)
+        view = profile.view()
+        assert view.categorical("c").counts == expected, dtype
+        assert view.categorical("c").nulls == 40
+        assert len(view.sample) > 0  # the row sample takes from the dictionary too

@@ -102,7 +102,8 @@ def test_a_parquet_table_with_json_features_raises_a_null_spike(
     assert {(a.rule, a.subject) for a in report.fired} >= {("schema_break_nulls", "ANC")}
     [alert] = [a for a in report.fired if a.rule == "schema_break_nulls"]
     [incident] = [i for i in rig.incidents("open") if i.key == alert.incident_key]
-    assert "ANC" in incident.features and incident.first_seen >= T0 + 2 * WINDOW
+    assert "ANC" in incident.features and alert.first_seen >= T0 + 2 * WINDOW
+    assert incident.first_seen <= alert.first_seen  # an hour's warning dates it to the hour
     nulls = rig.monitor_store.metric_series(
         "employment", "quality.null_rate", window="5m", subject="ANC"
     )

@@ -13,7 +13,7 @@ from steadyml.core.clock import ManualClock
 from steadyml.core.contract.records import FieldViolation
 from steadyml.core.monitoring import AlertRule, IncidentBook, RuleState
 from steadyml.core.violations import ViolationKind
-from steadyml.services.serving.fastpath import FastPath
+from steadyml.services.serving.fastpath import FastPath, TickReport
 from steadyml.services.serving.outcome import FALLBACK, REJECTED, STATUS_OK, BatchOutcome
 from steadyml.services.workspace import Workspace
 from steadyml.spec import AlertRuleSpec
@@ -160,3 +160,38 @@ def test_the_hot_path_cost_is_microseconds_per_batch(workspace: Workspace) -> No
     per_batch_us = (time.perf_counter() - started) / rounds * 1e6
     print(f"fast path observe: {per_batch_us:.1f} us per 64-record batch")
     assert per_batch_us < 500
+
+
+def test_the_loop_ticks_on_event_time_not_wall_time(workspace: Workspace) -> None:
+    """A simulated clock that runs ahead of the wall gets a tick per ``interval`` of it."""
+    import asyncio
+
+    clock = ManualClock(T0)
+    fast = fast_path(workspace, clock)
+    ticks: list[datetime] = []
+    original = fast.tick
+
+    def counting_tick() -> TickReport:
+        ticks.append(clock.now())
+        return original()
+
+    fast.tick = counting_tick  # type: ignore[method-assign]
+
+    class Scorer:
+        forced: str | None = None
+
+    async def drive() -> None:
+        task = asyncio.create_task(fast.loop(Scorer()))
+        try:
+            await asyncio.sleep(0.35)  # the clock stands still: no tick is due
+            assert ticks == []
+            for _ in range(4):  # 4 x 6 simulated seconds, each given a wake-up to see it
+                clock.advance(timedelta(seconds=6))
+                await asyncio.sleep(0.25)
+        finally:
+            task.cancel()
+
+    asyncio.run(drive())
+    assert fast.interval == 5.0
+    assert len(ticks) == 4, ticks  # far fewer than one per 5 wall seconds would give
+    assert ticks == sorted(ticks) and ticks[-1] == T0 + timedelta(seconds=24)

@@ -67,6 +67,11 @@ class BatchAdmitter:
             rows = batch.height
             key = (batch.columns, batch.dtypes)
             if key not in self._polars_ok:
+                for name, dtype in zip(batch.columns, batch.dtypes, strict=True):
+                    if dtype == pl.Object:  # Arrow cannot hold Python objects: never sealable
+                        raise LogSchemaError(
+                            name, "Object", "give this column a concrete type (str, number, ...)"
+                        )
                 self.plan(batch.head(0).to_arrow().schema)
                 self._polars_ok.append(key)
             for name in self._required:

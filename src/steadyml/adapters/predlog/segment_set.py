@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -75,6 +76,9 @@ class SegmentSet:
         self._on_error = on_error
         self._open: dict[int, OpenSegment] = {}
         self._to_seal: list[OpenSegment] = []
+        #: Event time (epoch seconds) at which the oldest open segment is ``max_age`` old;
+        #: read by the appending thread to wake the writer then (a float: atomic to share).
+        self.seal_due = float("inf")
 
     @property
     def count(self) -> int:
@@ -86,8 +90,14 @@ class SegmentSet:
         """True when closed segments wait to be sealed."""
         return bool(self._to_seal)
 
-    def write(self, tables: list[pa.Table]) -> tuple[int, list[pa.Table]]:
-        """Append and fsync ``tables``; return ``(rows made durable, parts that failed)``."""
+    def write(
+        self, tables: list[pa.Table], since: datetime | None = None
+    ) -> tuple[int, list[pa.Table]]:
+        """Append and fsync ``tables``; return ``(rows made durable, parts that failed)``.
+
+        A segment opened for them counts its age from ``since`` (when their first row
+        was appended; the clock's now by default).
+        """
         failed: list[pa.Table] = []
         pending: _Pending = {}
         written = 0
@@ -99,7 +109,7 @@ class SegmentSet:
                     written += self._sync(pending, failed)
                     self._evict(len(self._open) - _MAX_OPEN + 1)
                 try:
-                    segment = self._segment_for(key)
+                    segment = self._segment_for(key, since)
                     segment.write_table(part)
                 except OSError as exc:
                     self._on_error(exc)
@@ -132,16 +142,24 @@ class SegmentSet:
         del self._open[key]
         segment.close()
         self._to_seal.append(segment)
+        self._update_seal_due()
 
-    def _segment_for(self, key: int) -> OpenSegment:
+    def _update_seal_due(self) -> None:
+        opened = [segment.opened_at.timestamp() for segment in self._open.values()]
+        self.seal_due = min(opened) + self.max_age if opened else float("inf")
+
+    def _segment_for(self, key: int, since: datetime | None = None) -> OpenSegment:
         segment = self._open.get(key)
         if segment is not None and not segment.closed:
             return segment
         if segment is not None:
             self._retire(key, segment)
         directory = partition_dir(self.table_root, self.service, key)
-        segment = OpenSegment.create(directory, self.worker, self.schema, key, self.clock.now())
+        now = self.clock.now()
+        opened_at = now if since is None else min(since, now)
+        segment = OpenSegment.create(directory, self.worker, self.schema, key, opened_at)
         self._open[key] = segment
+        self._update_seal_due()
         return segment
 
     def rotate(self, *, closing: bool, seal: bool = True) -> None:

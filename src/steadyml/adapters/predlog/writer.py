@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -39,6 +40,7 @@ __all__ = ["PredictionLogError", "PredictionLogWriter", "SegmentWriter", "Writer
 
 _log = logging.getLogger("steadyml.predlog")
 _MAX_BACKOFF = 5.0
+_NEVER = float("inf")  # no row waits for a segment
 
 
 class PredictionLogError(SteadyError):
@@ -134,6 +136,10 @@ class SegmentWriter:
         self._lock_file: WorkerLock | None = None
         self._errors = 0
         self._last_error: str | None = None
+        self._clock = clock or SystemClock()
+        # event time (epoch s) of the first append not yet in a segment; floats are
+        # shared between the caller and the writer thread without a lock
+        self._unsealed_since = _NEVER
         # owned by the writer thread
         self._files = SegmentSet(
             self.table_root,
@@ -143,7 +149,7 @@ class SegmentWriter:
             time_column,
             max_rows=max_rows,
             max_age=_positive("segment_max_age", segment_max_age),
-            clock=clock or SystemClock(),
+            clock=self._clock,
             on_error=self._failed,
         )
         self._retry: list[pa.Table] = []
@@ -207,9 +213,18 @@ class SegmentWriter:
                 "worker", self.worker, "the log writer is closed; append before close()"
             )
         ack, wake = self._queue.put(batch, self._admitter.admit(batch))
-        if wake:
+        now = self._clock.now().timestamp()
+        if self._unsealed_since == _NEVER:
+            self._unsealed_since = now
+        if wake or now >= self._seal_due():
+            # a segment reached its age on the event clock: seal it now, not at the next
+            # flush tick (on a simulated clock a wall second can be a minute of traffic)
             self._wake.set()
         return ack
+
+    def _seal_due(self) -> float:
+        """Event time (epoch s) when the oldest row not yet sealed should be sealed."""
+        return min(self._files.seal_due, self._unsealed_since + self._files.max_age)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Write and fsync everything appended so far; True once it is durable.
@@ -278,7 +293,8 @@ class SegmentWriter:
             now = time.monotonic()
             closing = self._closing
             try:
-                due = self._queue.due() or closing or now >= next_flush
+                sealing = self._clock.now().timestamp() >= self._seal_due()
+                due = self._queue.due() or closing or now >= next_flush or sealing
                 if due or (self._retry and now >= self._retry_at):
                     self._commit_cycle()
                     if now >= next_flush:
@@ -298,6 +314,7 @@ class SegmentWriter:
         return self._queue.empty() and not (self._retry or self._files.count)
 
     def _commit_cycle(self) -> None:
+        since, self._unsealed_since = self._unsealed_since, _NEVER
         taken = self._queue.take()
         tables, self._retry = self._retry, []
         commits, self._retry_commits = self._retry_commits, []
@@ -310,7 +327,8 @@ class SegmentWriter:
                 self._queue.finish([taken.commit], False, dropped=taken.rows)
         if not tables:
             return
-        written, failed = self._files.write(tables)
+        opened = None if since == _NEVER else datetime.fromtimestamp(since, UTC)
+        written, failed = self._files.write(tables, opened)
         self._queue.settle(written)
         if failed:
             self._retry, self._retry_commits = failed, commits

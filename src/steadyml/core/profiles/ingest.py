@@ -149,6 +149,10 @@ def text_column(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Arra
     if pa.types.is_dictionary(dtype):
         if is_text(dtype.value_type) and not _is_view(dtype.value_type):
             return column
+        if _is_view(dtype.value_type):
+            # Polars' Categorical and Enum: Arrow cannot decode a dictionary of string
+            # views (no take kernel), but it can re-type the dictionary itself
+            return column.cast(pa.dictionary(dtype.index_type, pa.large_string()))
         return pc.cast(column, pa.large_string())
     if pa.types.is_boolean(dtype) or pa.types.is_integer(dtype) or pa.types.is_floating(dtype):
         return pc.cast(column, pa.large_string())
@@ -159,10 +163,11 @@ def text_column(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Arra
 
 def take_rows(column: pa.ChunkedArray, rows: np.ndarray) -> pa.ChunkedArray:
     """The given rows of a column (Arrow has no ``take`` for string views: cast first)."""
-    if _is_view(column.type) or (
-        pa.types.is_dictionary(column.type) and _is_view(column.type.value_type)
-    ):
+    dtype = column.type
+    if _is_view(dtype):
         column = column.cast(pa.large_string())
+    elif pa.types.is_dictionary(dtype) and _is_view(dtype.value_type):
+        column = column.cast(pa.dictionary(dtype.index_type, pa.large_string()))
     # from_buffers: pa.array(ndarray) imports pandas on first use (0.3 s)
     indices = np.ascontiguousarray(rows, dtype=np.int64)
     return column.take(

@@ -121,6 +121,7 @@ class Executors:
             target=target,
             incident_id=record.incident_id,
             evidence={"responder_action": record.id, **dict(evidence)},
+            at=self.responses.clock.now(),
         )
 
     # -- the actions -----------------------------------------------------------------
@@ -144,7 +145,11 @@ class Executors:
         reason = f"incident #{record.incident_id} ({record.incident_type})"
         try:
             change = rollback(
-                self.workspace, reason=reason, actor=ACTOR, incident_id=record.incident_id
+                self.workspace,
+                reason=reason,
+                actor=ACTOR,
+                incident_id=record.incident_id,
+                at=self.responses.clock.now(),
             )
         except SteadyError as exc:
             self.audit("rollback_failed", record, exc.one_line(), "champion", record.evidence)
@@ -169,7 +174,9 @@ class Executors:
                 "promoted": False,
             }
             if auto_promote and report.passed:
-                change = promote(self.workspace, reason=reason, actor=ACTOR)
+                change = promote(
+                    self.workspace, reason=reason, actor=ACTOR, at=self.responses.clock.now()
+                )
                 result.update(promoted=True, champion=change.champion)
         except SteadyError as exc:
             self.audit("retrain_failed", record, exc.one_line(), "candidate", record.evidence)

@@ -75,6 +75,8 @@ _ERROR = np.array(
 )
 _SCHEMA_KINDS = frozenset({"missing", "null", "wrong_type", "not_finite"})
 _PREFIX = "fast_"
+#: How often (wall seconds) the loop looks at the clock to see whether a tick is due.
+WAKE_SECONDS = 0.1
 _LOCK_LOG = "predictions"  # the runner's cursor: locking it serialises with the runner
 
 
@@ -477,9 +479,21 @@ class FastPath:
     async def loop(
         self, scorer: Any, on_error: Callable[[BaseException], None] | None = None
     ) -> None:
-        """Tick every ``interval`` seconds (in a thread) and apply the mode; never returns."""
+        """Tick every ``interval`` of event time (in a thread) and apply the mode; never returns.
+
+        The loop wakes every :data:`WAKE_SECONDS` of wall time (at most ``interval``) and
+        ticks once the clock moved ``interval`` past the last tick: on the system clock
+        that is every ``interval`` seconds; in a simulation, whose clock runs faster than
+        the wall, it is every ``interval`` of simulated time, as production would tick.
+        """
+        wake = min(self.interval, WAKE_SECONDS)
+        last = self.clock.now()
         while True:
-            await asyncio.sleep(self.interval)
+            await asyncio.sleep(wake)
+            now = self.clock.now()
+            if (now - last).total_seconds() < self.interval:
+                continue
+            last = now
             try:
                 report = await asyncio.to_thread(self.tick)
             except SteadyError as exc:

@@ -47,6 +47,8 @@ class LogSink:
         Names in paths; ``worker`` must be unique among live processes.
     durability, flush_interval
         As for :class:`~steadyml.adapters.predlog.PredictionLogWriter`.
+    seal_interval
+        Seconds of event time after which a segment is sealed (visible to the monitor).
     clock
         The serving clock.
     max_queue_rows
@@ -63,6 +65,7 @@ class LogSink:
         flush_interval: float,
         clock: Clock,
         max_queue_rows: int = 200_000,
+        seal_interval: float = 30.0,
     ) -> None:
         self.root = Path(root)
         self.service = service
@@ -73,6 +76,7 @@ class LogSink:
             "flush_interval": flush_interval,
             "clock": clock,
             "max_queue_rows": max_queue_rows,
+            "segment_max_age": seal_interval,
         }
         self._lock = threading.Lock()
         self._writers: list[tuple[pa.Schema, PredictionLogWriter]] = []
@@ -87,6 +91,7 @@ class LogSink:
             flush_interval=flush_interval,
             clock=clock,
             max_queue_rows=max_queue_rows,
+            segment_max_age=seal_interval,
         )
         self.closed = False
 

@@ -118,6 +118,7 @@ class PredictionService:
             durability=deployment.durability,
             flush_interval=parse_duration(deployment.flush_interval).total_seconds(),
             clock=self.clock,
+            seal_interval=parse_duration(deployment.seal_interval).total_seconds(),
         )
         self.metrics.registry.register(LogStatsCollector(self.sink.stats))
         self.holder = ModelHolder(

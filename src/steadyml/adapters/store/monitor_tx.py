@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from steadyml.adapters.store.monitor_records import (
@@ -22,7 +22,6 @@ from steadyml.adapters.store.monitor_records import (
     ProfileKey,
     alert_of,
     incident_of,
-    point_of,
 )
 from steadyml.adapters.store.tables import (
     AlertRow,
@@ -38,6 +37,20 @@ from steadyml.core.monitoring import Alert, Incident, IncidentEvent
 __all__ = ["MonitorTx", "json_safe"]
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+_VALUE_NAMES = ("value", "low", "high", "status", "n")
+#: A metric point's columns after its service, in :class:`MetricPoint` order.
+_POINT_COLUMNS = (
+    MetricPointRow.model_version,
+    MetricPointRow.window,
+    MetricPointRow.window_start,
+    MetricPointRow.metric,
+    MetricPointRow.subject,
+    MetricPointRow.value,
+    MetricPointRow.low,
+    MetricPointRow.high,
+    MetricPointRow.status,
+    MetricPointRow.n,
+)
 
 
 def json_safe(value: object) -> Any:
@@ -159,7 +172,7 @@ class MonitorTx:
         versions: Iterable[str] | None = None,
     ) -> list[MetricPoint]:
         """Points of ``metrics`` in windows starting in ``[start, end]``, oldest first."""
-        statement = select(MetricPointRow).where(
+        statement = select(*_POINT_COLUMNS).where(
             MetricPointRow.service == self.service,
             MetricPointRow.window == window,
             MetricPointRow.metric.in_(set(metrics)),
@@ -169,34 +182,57 @@ class MonitorTx:
         if versions is not None:
             statement = statement.where(MetricPointRow.model_version.in_(set(versions)))
         statement = statement.order_by(MetricPointRow.window_start, MetricPointRow.id)
-        return [point_of(row) for row in self.session.scalars(statement)]
+        service = self.service
+        return [
+            MetricPoint(service, version, label, utc(at), metric, subject, *rest)
+            for version, label, at, metric, subject, *rest in self.session.execute(statement)
+        ]
 
     def put_series(self, points: Sequence[MetricPoint]) -> None:
-        """Insert or replace metric points (unique per version, window, start, metric, subject)."""
+        """Insert or replace metric points (unique per version, window, start, metric, subject).
+
+        Points stored with the same value, interval, status and rows are left as they
+        are; the others are written in one statement for new and one for changed
+        points (plain rows, not tracked objects: a pass writes hundreds of points).
+        """
         if not points:
             return
-        statement = select(MetricPointRow).where(
+        latest = {point.key: point for point in points}  # the last of a key wins
+        statement = select(MetricPointRow.id, *_POINT_COLUMNS).where(
             MetricPointRow.service == self.service,
             MetricPointRow.window.in_({p.window for p in points}),
             MetricPointRow.window_start.in_({p.window_start for p in points}),
             MetricPointRow.metric.in_({p.metric for p in points}),
         )
-        existing = {point_of(row).key: row for row in self.session.scalars(statement)}
-        for point in points:
-            row = existing.get(point.key)
-            if row is None:
-                row = MetricPointRow(
-                    service=self.service,
-                    model_version=point.model_version,
-                    window=point.window,
-                    window_start=point.window_start,
-                    metric=point.metric,
-                    subject=point.subject,
+        stored: dict[tuple[str, str, datetime, str, str], tuple[int, tuple[Any, ...]]] = {}
+        for row_id, version, label, at, metric, subject, *rest in self.session.execute(statement):
+            stored[(version, label, utc(at), metric, subject)] = (row_id, tuple(rest))
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for key, point in latest.items():
+            values = (point.value, point.low, point.high, point.status, point.n)
+            found = stored.get(key)
+            if found is not None and found[1] == values:
+                continue
+            row = dict(zip(_VALUE_NAMES, values, strict=True), updated_at=self.now)
+            if found is not None:
+                updates.append({"id": found[0], **row})
+            else:
+                inserts.append(
+                    {
+                        "service": self.service,
+                        "model_version": point.model_version,
+                        "window": point.window,
+                        "window_start": point.window_start,
+                        "metric": point.metric,
+                        "subject": point.subject,
+                        **row,
+                    }
                 )
-                self.session.add(row)
-                existing[point.key] = row
-            row.value, row.low, row.high = point.value, point.low, point.high
-            row.status, row.n, row.updated_at = point.status, point.n, self.now
+        if inserts:
+            self.session.execute(insert(MetricPointRow), inserts)
+        if updates:
+            self.session.execute(update(MetricPointRow), updates)
 
     # -- alerts and incidents --------------------------------------------------------
 

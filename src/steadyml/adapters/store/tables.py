@@ -39,6 +39,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 __all__ = [
+    "METRIC_SERIES_INDEX",
     "NAMING_CONVENTION",
     "VERSION_TABLE",
     "AlertRow",
@@ -199,13 +200,19 @@ class WindowProfileRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+#: Revision 0004: the series index also holds every column the dashboard aggregates, so
+#: its time series are read from the index alone (never from the table's rows).
+METRIC_SERIES_INDEX = "ix_steadyml_metric_series_covering"
+_CARRIED = ("subject", "model_version", "status", "n", "value", "low", "high")
+
+
 class MetricPointRow(Base):
     """One metric of one window: value, 95 % interval, calibrated status, rows."""
 
     __tablename__ = "steadyml_metric_series"
     __table_args__ = (
         UniqueConstraint("service", "model_version", "window", "window_start", "metric", "subject"),
-        Index(None, "service", "metric", "window", "window_start"),
+        Index(METRIC_SERIES_INDEX, "service", "metric", "window", "window_start", *_CARRIED),
     )
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)

@@ -9,7 +9,7 @@ and how much each input moves the model's output (for root-cause ranking).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -170,6 +170,10 @@ class WindowData:
 
     ``complete`` is True once the window has ended and its lateness has passed: no
     record will arrive for it any more (volume is judged on complete windows only).
+    ``fingerprint`` names what ``inputs`` and ``outputs`` were merged from (for example
+    digests of the stored panes): equal fingerprints mean equal profiles, so checks of
+    those profiles can be reused (:class:`~steadyml.core.monitoring.checks.DriftMemo`);
+    None when unknown.
     """
 
     key: WindowKey
@@ -179,3 +183,4 @@ class WindowData:
     outputs: ProfileView | None = None
     labels: LabelSummary | None = None
     outcomes: OutcomeSummary | None = None
+    fingerprint: Hashable | None = None

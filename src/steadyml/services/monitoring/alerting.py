@@ -92,6 +92,15 @@ class Alerting:
         self.resolve_after = spec.monitors.resolve_after
         self.label_delay = parse_duration(spec.labels.expected_delay)
         self.max_delay = parse_duration(spec.labels.max_delay)
+        #: Points as measurements by their key (version, window, start, metric, subject).
+        self._measurements: dict[tuple[str, str, datetime, str, str], Measurement] = {}
+
+    def _measured(self, point: MetricPoint) -> Measurement:
+        """The point as a measurement (converted once: several rules read one point)."""
+        found = self._measurements.get(point.key)
+        if found is None:
+            found = self._measurements[point.key] = _measurement(point)
+        return found
 
     def states(self, active: Sequence[Alert]) -> list[RuleState]:
         """Every rule on every series it applies to."""
@@ -112,15 +121,17 @@ class Alerting:
             first = head - (lookback - 1) * window.step
             points = self.tx.series(label, {r.metric for r in rules}, first, head)
             index: dict[tuple[str, str, str], dict[datetime, MetricPoint]] = {}
+            by_metric: dict[str, set[tuple[str, str]]] = {}
             for point in points:
                 index.setdefault((point.metric, point.model_version, point.subject), {})[
                     point.window_start
                 ] = point
+                by_metric.setdefault(point.metric, set()).add((point.model_version, point.subject))
             for rule in rules:
                 series = {
                     (version, subject)
-                    for (metric, version, subject) in index
-                    if rule.matches(Measurement(metric, None, subject))
+                    for version, subject in by_metric.get(rule.metric, ())
+                    if rule.matches(Measurement(rule.metric, None, subject))
                 }
                 series |= {(a.model_version, a.subject) for a in active if a.rule == rule.name}
                 for version, subject in sorted(series):
@@ -155,7 +166,7 @@ class Alerting:
                 complete = window.end(start) + self.label_delay <= self.now
             else:
                 complete = window.is_complete(start, self.watermark)
-            history.append((start, None if point is None else _measurement(point), complete))
+            history.append((start, None if point is None else self._measured(point), complete))
         return evaluate(rule, version, subject, history, self.resolve_after)
 
     def run(self) -> IncidentChanges:

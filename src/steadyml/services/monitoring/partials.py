@@ -30,7 +30,7 @@ from steadyml.core.monitoring import (
 )
 from steadyml.core.monitoring.payloads import Payload, merge
 from steadyml.services.monitoring.references import ReferenceProvider
-from steadyml.services.monitoring.segments import read_range
+from steadyml.services.monitoring.segments import RequestIndex, read_range
 from steadyml.spec import ServiceSpec, Task
 
 __all__ = [
@@ -107,33 +107,80 @@ def pane_steps(spec: ServiceSpec) -> list[timedelta]:
     return sorted({w.step for w in parse_windows(spec.monitors.windows)})
 
 
+def _payloads(
+    group: pl.DataFrame,
+    version: str,
+    spec: ServiceSpec,
+    references: ReferenceProvider,
+    seed: int,
+) -> list[tuple[str, Payload]]:
+    """``(kind, payload)`` of one group of prediction records."""
+    out: list[tuple[str, Payload]] = [
+        ("summary", summarize(group, scores=spec.task is Task.BINARY))
+    ]
+    reference: Reference | None = references.get(version)
+    if reference is None:
+        return out
+    inputs = _inputs(group)
+    if inputs is not None:
+        out.append(("inputs", reference.new_inputs(seed=seed).update(inputs).view()))
+    outputs = _outputs(group, spec.task)
+    accumulator = reference.new_outputs(seed=seed)
+    if outputs is not None and accumulator is not None:
+        out.append(("outputs", accumulator.update(outputs).view()))
+    return out
+
+
+@dataclass(frozen=True)
+class _Group:
+    """One version x pane group of a frame, with its payloads."""
+
+    version: str
+    pane: datetime
+    rows: int
+    payloads: list[tuple[str, Payload]]
+
+
+def _same_rows(
+    finer: Sequence[_Group], version: str, pane: datetime, step: timedelta, rows: int
+) -> list[tuple[str, Payload]] | None:
+    """The payloads of the one finer group that holds exactly these rows, else None."""
+    inside = [g for g in finer if g.version == version and pane <= g.pane < pane + step]
+    return inside[0].payloads if len(inside) == 1 and inside[0].rows == rows else None
+
+
 def prediction_partials(
     frames: Sequence[pl.DataFrame],
     spec: ServiceSpec,
     references: ReferenceProvider,
     seed: int = 0,
 ) -> Partials:
-    """Summaries and profiles per model version and pane of the given prediction records."""
+    """Summaries and profiles per model version and pane of the given prediction records.
+
+    Panes of every size are summarised from the same records; a pane whose records
+    are exactly those of one pane of the next smaller size (a pass's records usually
+    lie in one 5-minute, one hour and one day pane) reuses that pane's payloads
+    instead of summarising the same rows again.
+    """
     partials = Partials()
-    binary = spec.task is Task.BINARY
+    finer: list[list[_Group]] = [[] for _ in frames]
+    previous: timedelta | None = None
     for step in pane_steps(spec):
         label = format_duration(step)
-        for frame in frames:
+        nested = previous is not None and step % previous == timedelta(0)
+        for index, frame in enumerate(frames):
+            groups: list[_Group] = []
             for version, pane, group in _groups(frame, step):
-                partials.add((version, label, pane, "summary"), summarize(group, scores=binary))
-                reference: Reference | None = references.get(version)
-                if reference is None:
-                    continue
-                inputs = _inputs(group)
-                if inputs is not None:
-                    profile = reference.new_inputs(seed=seed).update(inputs)
-                    partials.add((version, label, pane, "inputs"), profile.view())
-                outputs = _outputs(group, spec.task)
-                accumulator = reference.new_outputs(seed=seed)
-                if outputs is not None and accumulator is not None:
-                    partials.add(
-                        (version, label, pane, "outputs"), accumulator.update(outputs).view()
-                    )
+                payloads = None
+                if nested:  # the finer panes lie inside this one
+                    payloads = _same_rows(finer[index], version, pane, step, group.height)
+                if payloads is None:
+                    payloads = _payloads(group, version, spec, references, seed)
+                groups.append(_Group(version, pane, group.height, payloads))
+                for kind, payload in payloads:
+                    partials.add((version, label, pane, kind), payload)
+            finer[index] = groups
+        previous = step
     return partials
 
 
@@ -157,11 +204,14 @@ def feedback_partials(
     references: ReferenceProvider,
     root: Path,
     lookup: Lookup | None = None,
+    *,
+    index: RequestIndex | None = None,
 ) -> FeedbackResult:
     """Label and outcome summaries per model version and pane of the predictions they name.
 
-    Predictions are looked up in the log under ``root``, or with ``lookup(start, end,
-    request_ids)`` when the predictions live elsewhere (another server's table).
+    Predictions are looked up in the log under ``root`` (reading only the segments that
+    ``index`` says may hold them), or with ``lookup(start, end, request_ids)`` when the
+    predictions live elsewhere (another server's table).
     """
     result = FeedbackResult(Partials())
     label_name = spec.labels.name or spec.data.target
@@ -198,6 +248,7 @@ def feedback_partials(
                 end=end,
                 columns=columns,
                 request_ids=ids.unique().to_list(),
+                index=index,
             )
         if predictions.height == 0 or "status" not in predictions.columns:
             result.unmatched += ids.n_unique()

@@ -30,12 +30,13 @@ from steadyml.adapters.store.monitoring import MonitorConflict, MonitorStore
 from steadyml.core.clock import Clock, SystemClock
 from steadyml.core.durations import parse_duration
 from steadyml.core.monitoring import Alert, WindowSpec, compile_rules, parse_windows
+from steadyml.core.monitoring.checks import DriftMemo
 from steadyml.errors import SpecError, SteadyError
 from steadyml.services.monitoring.alerting import Alerting
 from steadyml.services.monitoring.foreign import ForeignLog
 from steadyml.services.monitoring.partials import feedback_partials, prediction_partials
 from steadyml.services.monitoring.references import BundleReferences, ReferenceProvider
-from steadyml.services.monitoring.segments import LogBatch, read_new
+from steadyml.services.monitoring.segments import LogBatch, RequestIndex, read_new
 from steadyml.services.monitoring.windowing import Windowing
 from steadyml.services.workspace import Workspace
 from steadyml.spec import ServiceSpec
@@ -181,6 +182,10 @@ class Monitor:
         self.seed = seed
         #: Another server's prediction table, read instead of the log (``monitors.source``).
         self.foreign = ForeignLog(spec, references) if spec.monitors.source else None
+        #: Hashed request ids of the prediction segments read, for the feedback join.
+        self.request_index = RequestIndex()
+        #: Drift measurements of windows whose profiles did not change since checked.
+        self.drift_memo: DriftMemo | None = DriftMemo()
         #: Runs after every :meth:`run_once` (the responder); its failure is logged only.
         self.after_run: Callable[[], object] | None = None
 
@@ -253,7 +258,9 @@ class Monitor:
                 batches[log] = self.foreign.read(planned[log].positions, now)
                 continue
             cursor = SegmentCursor(planned[log].positions)
-            batches[log] = read_new(self.log_root, service, log, cursor, limit)
+            batches[log] = read_new(
+                self.log_root, service, log, cursor, limit, index=self.request_index
+            )
         frames = batches[PREDICTIONS].frames()
         partials = prediction_partials(frames, self.spec, self.references, self.seed)
         feedback = feedback_partials(
@@ -262,6 +269,7 @@ class Monitor:
             self.references,
             self.log_root,
             self.foreign.lookup if self.foreign is not None else None,
+            index=self.request_index,
         )
         for key, payload in feedback.partials.items.items():
             partials.add(key, payload)
@@ -294,7 +302,13 @@ class Monitor:
                 if tx.cursor(log).generation != planned[log].generation:
                     raise MonitorConflict("monitor", service, "another runner moved the cursor")
             windowing = Windowing(
-                tx, self.spec, self.windows, self.references, now=now, watermark=watermark
+                tx,
+                self.spec,
+                self.windows,
+                self.references,
+                now=now,
+                watermark=watermark,
+                drift_memo=self.drift_memo,
             )
             windowing.merge(partials)
             evaluated = windowing.evaluate(

@@ -6,15 +6,23 @@ its own, so one corrupt or half-written file (a torn copy, another server's bad 
 is skipped with its reason and counted, and never stops the rest. Segments written
 under different contracts are combined with their struct fields unified; when even
 that fails, they are handed over one by one.
+
+Joining feedback to its predictions looks request ids up in every sealed segment of
+the hours that can hold them (up to ``labels.max_delay`` back). A
+:class:`RequestIndex` keeps the hashed request ids of the segments the monitor has
+read, so that a join reads only the segments that may hold a wanted id.
 """
 
 from __future__ import annotations
 
+import os
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -23,7 +31,7 @@ import pyarrow.parquet as pq
 from steadyml.adapters.predlog import FEEDBACK, PREDICTIONS, Segment, SegmentCursor, list_segments
 from steadyml.adapters.predlog.layout import hour_key, scan_sealed
 
-__all__ = ["REQUIRED", "WATERMARK_KEY", "LogBatch", "read_new", "read_range"]
+__all__ = ["REQUIRED", "WATERMARK_KEY", "LogBatch", "RequestIndex", "read_new", "read_range"]
 
 REQUIRED = {
     PREDICTIONS: ("request_id", "event_time", "status"),
@@ -33,6 +41,8 @@ _TS = pa.timestamp("us", tz="UTC")
 #: The cursor position that holds a foreign table's watermark.
 WATERMARK_KEY = "watermark"
 _TIME_COLUMNS = ("event_time", "received_at")
+#: Request ids a :class:`RequestIndex` keeps by default (8 bytes each: 32 MB).
+INDEX_ROWS = 4_000_000
 
 
 @dataclass
@@ -117,15 +127,126 @@ def _read(path: Path, table_name: str, columns: Sequence[str] | None = None) -> 
     return _normalise(table, table_name)
 
 
+def hash_ids(ids: pa.Array | pa.ChunkedArray | Sequence[str]) -> np.ndarray:
+    """Sorted distinct 64-bit hashes of request ids (stable within one process)."""
+    series = pl.Series(ids, dtype=pl.String) if isinstance(ids, Sequence) else pl.Series(ids)
+    return np.unique(series.hash(seed=0).to_numpy())
+
+
+def _any_common(sorted_a: np.ndarray, sorted_b: np.ndarray) -> bool:
+    """True when two sorted arrays share a value (the smaller is searched in the larger)."""
+    if sorted_a.size == 0 or sorted_b.size == 0:
+        return False
+    small, large = (sorted_a, sorted_b) if sorted_a.size <= sorted_b.size else (sorted_b, sorted_a)
+    positions = np.minimum(np.searchsorted(large, small), large.size - 1)
+    return bool((large[positions] == small).any())
+
+
+@dataclass(frozen=True)
+class _Indexed:
+    """One sealed segment in a :class:`RequestIndex`."""
+
+    stamp: tuple[int, int]  # (mtime in ns, size): a rewritten file is read again
+    schema: pa.Schema  # the schema of the whole segment
+    hashes: np.ndarray  # sorted distinct hashes of its request ids
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    status = os.stat(path)
+    return status.st_mtime_ns, status.st_size
+
+
+class RequestIndex:
+    """Hashed request ids of sealed prediction segments, to read only those a join needs.
+
+    Sealed segments never change. For each segment the monitor reads, the index keeps
+    the sorted 64-bit hashes of its request ids (8 bytes a record) and its schema; a
+    segment none of whose hashes is wanted holds none of the wanted ids and is not read
+    again (a matching hash may be a collision: the ids themselves are compared after
+    reading). A segment not yet indexed is indexed from its ``request_id`` column
+    alone. At most ``max_rows`` ids are kept, the least recently used segments dropped
+    first. A file whose modification time or size changed is indexed again.
+
+    Parameters
+    ----------
+    max_rows
+        Request ids kept at most.
+    """
+
+    def __init__(self, max_rows: int = INDEX_ROWS) -> None:
+        self.max_rows = max_rows
+        self._entries: OrderedDict[str, _Indexed] = OrderedDict()
+        self._rows = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def rows(self) -> int:
+        """Request ids held."""
+        return self._rows
+
+    def add(self, path: Path, table: pa.Table, stamp: tuple[int, int]) -> None:
+        """Index a segment read whole (``table``, normalised) with its file ``stamp``."""
+        self._put(str(path), _Indexed(stamp, table.schema, hash_ids(table.column("request_id"))))
+
+    def entry(self, path: Path) -> _Indexed:
+        """The segment's entry, indexed now from its ``request_id`` column if needed.
+
+        Raises
+        ------
+        OSError, ValueError, pyarrow.ArrowException
+            When the segment cannot be read (as reading it whole would).
+        """
+        key, stamp = str(path), _stamp(path)
+        found = self._entries.get(key)
+        if found is not None and found.stamp == stamp:
+            self._entries.move_to_end(key)
+            return found
+        parquet = pq.ParquetFile(path)
+        schema = parquet.schema_arrow.remove_metadata()  # as a normalised table's
+        if "request_id" not in schema.names:
+            raise ValueError("required columns ['request_id'] are missing")
+        ids = parquet.read(columns=["request_id"]).column("request_id")
+        made = _Indexed(stamp, schema, hash_ids(ids))
+        self._put(key, made)
+        return made
+
+    def _put(self, key: str, entry: _Indexed) -> None:
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._rows -= old.hashes.size
+        if entry.hashes.size > self.max_rows:
+            return
+        self._entries[key] = entry
+        self._rows += entry.hashes.size
+        while self._rows > self.max_rows:
+            _, dropped = self._entries.popitem(last=False)
+            self._rows -= dropped.hashes.size
+
+
 def read_new(
-    root: Path, service: str, table_name: str, cursor: SegmentCursor, limit: int
+    root: Path,
+    service: str,
+    table_name: str,
+    cursor: SegmentCursor,
+    limit: int,
+    *,
+    index: RequestIndex | None = None,
 ) -> LogBatch:
-    """Read up to ``limit`` segments sealed after ``cursor`` (skipping unreadable ones)."""
+    """Read up to ``limit`` segments sealed after ``cursor`` (skipping unreadable ones).
+
+    Prediction segments read are added to ``index`` when one is given.
+    """
     batch = LogBatch()
     for segment in list_segments(root, service, cursor, table=table_name, limit=limit):
         batch.segments.append(segment)
         try:
-            batch.tables.append(_read(segment.path, table_name))
+            stamp = _stamp(segment.path) if index is not None else (0, 0)
+            table = _read(segment.path, table_name)
+            batch.tables.append(table)
+            if index is not None and table_name == PREDICTIONS:
+                index.add(segment.path, table, stamp)
         except (OSError, ValueError, pa.ArrowException) as exc:
             reason = (
                 str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
@@ -142,19 +263,33 @@ def read_range(
     end: datetime,
     columns: Sequence[str],
     request_ids: Iterable[str],
+    index: RequestIndex | None = None,
 ) -> pl.DataFrame:
     """Predictions with one of ``request_ids`` in the partition hours ``[start, end]``.
 
     Only ``columns`` are read; unreadable segments are skipped (their predictions
-    count as unknown to the feedback that names them).
+    count as unknown to the feedback that names them). With an ``index``, a segment
+    that holds none of the ids is not read (it adds no rows, only its columns).
     """
-    wanted = pa.array(sorted(set(request_ids)), pa.string())
+    ids = sorted(set(request_ids))
+    wanted = pa.array(ids, pa.string())
+    hashes = hash_ids(ids) if index is not None else None
     parts: list[pa.Table] = []
+    skipped: set[pa.Schema] = set()  # an empty part per schema gives the same columns
     table_root = Path(root) / PREDICTIONS
     for segment in scan_sealed(
         table_root, service, first_key=hour_key(start), last_key=hour_key(end)
     ):
         try:
+            if index is not None and hashes is not None:
+                entry = index.entry(segment.path)
+                if not _any_common(entry.hashes, hashes):  # no rows, but its columns
+                    if entry.schema not in skipped:
+                        skipped.add(entry.schema)
+                        names = [c for c in columns if c in entry.schema.names]
+                        empty = pa.schema([entry.schema.field(c) for c in names]).empty_table()
+                        parts.append(_normalise(empty, PREDICTIONS))
+                    continue
             table = _read(segment.path, PREDICTIONS, columns)
         except (OSError, ValueError, pa.ArrowException):
             continue

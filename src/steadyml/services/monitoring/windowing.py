@@ -8,6 +8,7 @@ so that traffic that stops entirely is still seen (``volume.ratio`` of 0).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from steadyml.core.monitoring import (
     run_checks,
 )
 from steadyml.core.monitoring.checks import (
+    DriftMemo,
     freshness,
     kpi_baseline,
     kpi_correlations,
@@ -52,6 +54,11 @@ KPI_SIGNALS = (
     "prediction_drift.effect",
     "performance.estimated_accuracy",
 )
+
+
+def _digest(data: bytes) -> bytes:
+    """A digest of a stored payload (equal digests: equal payloads)."""
+    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 def head_start(window: WindowSpec, now: datetime) -> datetime:
@@ -86,6 +93,9 @@ class Windowing:
         Reference of each model version.
     now, watermark
         The clock, and the time before which windows are complete.
+    drift_memo
+        Drift measurements of windows whose profiles did not change, kept across
+        passes (a window re-checked because its labels arrived is not calibrated again).
     """
 
     def __init__(
@@ -97,6 +107,7 @@ class Windowing:
         *,
         now: datetime,
         watermark: datetime,
+        drift_memo: DriftMemo | None = None,
     ) -> None:
         self.tx = tx
         self.spec = spec
@@ -104,7 +115,9 @@ class Windowing:
         self.references = references
         self.now = now
         self.watermark = watermark
+        self.drift_memo = drift_memo
         self._decoded: dict[tuple[str, str, datetime, str], Payload] = {}
+        self._digests: dict[tuple[str, str, datetime, str], bytes] = {}
         self._fed: set[tuple[str, str, datetime]] = set()
 
     # -- merging -------------------------------------------------------------------
@@ -120,8 +133,10 @@ class Windowing:
                     merged = merge(decode(key[3], stored[key]), payload)
                 except DataError as exc:  # bins changed or a corrupt row: start over
                     _log.warning("replacing stored pane %s: %s", key, exc)
-            out[key] = (rows_of(merged), encode(merged))
+            data = encode(merged)
+            out[key] = (rows_of(merged), data)
             self._decoded[key] = merged
+            self._digests[key] = _digest(data)
         self.tx.put_profiles(out)
 
     # -- windows -------------------------------------------------------------------
@@ -184,6 +199,7 @@ class Windowing:
             if key not in self._decoded:
                 try:
                     self._decoded[key] = decode(key[3], data)
+                    self._digests[key] = _digest(data)
                 except DataError as exc:
                     _log.warning("unreadable stored pane %s: %s", key, exc)
                     continue
@@ -193,6 +209,7 @@ class Windowing:
     def assemble(self, window: WindowSpec, version: str, start: datetime) -> WindowData:
         """The window's data, merged over its panes (all versions' summaries for ``*``)."""
         merged: dict[str, Payload] = {}
+        profiled: list[tuple[tuple[str, str, datetime, str], bytes]] = []
         for key, payload in sorted(self._payloads(window, start).items(), key=lambda kv: kv[0][2]):
             if version != ALL_VERSIONS and key[0] != version:
                 continue
@@ -203,6 +220,11 @@ class Windowing:
                 merged[kind] = payload if kind not in merged else merge(merged[kind], payload)
             except DataError as exc:
                 _log.warning("cannot merge %s of %s: %s", kind, key, exc)
+                if kind in ("inputs", "outputs"):
+                    profiled.append((key, b"left out"))
+                continue
+            if kind in ("inputs", "outputs"):  # what the profiles were merged from
+                profiled.append((key, self._digests.get(key, b"")))
         window_key = WindowKey(version, window.label, start, window.end(start))
         summary, inputs, outputs = (
             merged.get("summary"),
@@ -218,6 +240,7 @@ class Windowing:
             outputs=outputs if isinstance(outputs, ProfileView) else None,
             labels=labels if isinstance(labels, LabelSummary) else None,
             outcomes=outcomes if isinstance(outcomes, OutcomeSummary) else None,
+            fingerprint=tuple(sorted(profiled)) if all(d for _, d in profiled) else None,
         )
 
     # -- checks --------------------------------------------------------------------
@@ -245,7 +268,13 @@ class Windowing:
                 history = self._history(window, version, "kpi.value", start, kpi.baseline_windows)
                 baseline = kpi_baseline(kpi, [v for _, v in history])
             try:
-                found = run_checks(data, reference, self.spec, kpi_baseline_value=baseline)
+                found = run_checks(
+                    data,
+                    reference,
+                    self.spec,
+                    kpi_baseline_value=baseline,
+                    drift_memo=self.drift_memo,
+                )
                 if kpi is not None and window.label == kpi_label and version != ALL_VERSIONS:
                     found.extend(self._correlations(window, version, start, found))
             except Exception as exc:  # a check must never stop the monitor

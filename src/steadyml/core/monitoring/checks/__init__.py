@@ -10,7 +10,7 @@ health, quality, drift and performance (and the KPI); for all versions together
 
 from __future__ import annotations
 
-from steadyml.core.monitoring.checks.drift import check_drift, tolerance
+from steadyml.core.monitoring.checks.drift import DriftMemo, check_drift, tolerance
 from steadyml.core.monitoring.checks.health import (
     check_health,
     check_volume,
@@ -30,6 +30,7 @@ from steadyml.core.monitoring.measurements import Measurement
 from steadyml.spec import ServiceSpec
 
 __all__ = [
+    "DriftMemo",
     "binned_metrics",
     "cbpe_estimate",
     "check_drift",
@@ -55,6 +56,7 @@ def run_checks(
     spec: ServiceSpec,
     *,
     kpi_baseline_value: float | None = None,
+    drift_memo: DriftMemo | None = None,
 ) -> list[Measurement]:
     """Every check that applies to ``window``.
 
@@ -69,13 +71,15 @@ def run_checks(
         Objectives, tolerances and the KPI.
     kpi_baseline_value
         The KPI's baseline for this window (see :func:`kpi_baseline`).
+    drift_memo
+        Drift measurements of unchanged windows, reused (see :class:`DriftMemo`).
     """
     if window.key.version == ALL_VERSIONS:
         return check_volume(window, spec)
     out = check_health(window, spec)
     out.extend(check_quality(window, reference, spec))
     if reference is not None:
-        out.extend(check_drift(window, reference, spec))
+        out.extend(check_drift(window, reference, spec, memo=drift_memo))
         out.extend(check_performance(window, reference, spec))
     kpi = spec.monitors.kpi
     if kpi is not None:

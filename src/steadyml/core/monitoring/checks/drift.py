@@ -12,16 +12,68 @@ compared with the model version's reference profile by
 * ``prediction_drift.effect`` and ``prediction_drift.psi`` - the same for the model's
   outputs;
 * ``drift.features_drifting`` - how many features have the status ``drift``.
+
+A window checked again with the same profiles (labels arrived for it, nothing else
+changed) gets the same measurements: a :class:`DriftMemo` hands them back instead of
+calibrating again.
 """
 
 from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable
 
 from steadyml.core.drift import CompareSettings, DriftResult, Tolerance, compare
 from steadyml.core.monitoring.context import PREDICTION_COLUMN, Reference, WindowData
 from steadyml.core.monitoring.measurements import Measurement
 from steadyml.spec import ServiceSpec
 
-__all__ = ["check_drift", "tolerance"]
+__all__ = ["DriftMemo", "check_drift", "tolerance"]
+
+
+class DriftMemo:
+    """Drift measurements of windows by content, to reuse when a window did not change.
+
+    A window's drift measurements depend only on its input and output profiles, the
+    reference and the decision settings; every decision is seeded, so checking the
+    same profiles again gives the same measurements. Keys are a window's
+    ``fingerprint`` with the settings; an entry counts only for the very reference
+    object it was made with. The ``size`` most recently used entries are kept.
+
+    Parameters
+    ----------
+    size
+        Entries kept at most.
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._entries: OrderedDict[Hashable, tuple[Reference, tuple[Measurement, ...]]] = (
+            OrderedDict()
+        )
+        #: Lookups answered from the memo, and lookups that had to check.
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: Hashable, reference: Reference) -> list[Measurement] | None:
+        """The measurements stored for ``key`` with ``reference``, or None."""
+        found = self._entries.get(key)
+        if found is None or found[0] is not reference:
+            self.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return list(found[1])
+
+    def put(self, key: Hashable, reference: Reference, measurements: list[Measurement]) -> None:
+        """Store the measurements of ``key`` made with ``reference``."""
+        self._entries[key] = (reference, tuple(measurements))
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
 
 
 def tolerance(spec: ServiceSpec) -> Tolerance:
@@ -61,10 +113,35 @@ def _measurements(result: DriftResult, family: str, subject: str) -> list[Measur
     ]
 
 
-def check_drift(window: WindowData, reference: Reference, spec: ServiceSpec) -> list[Measurement]:
-    """Feature and prediction drift of one model version's window against its reference."""
+def check_drift(
+    window: WindowData,
+    reference: Reference,
+    spec: ServiceSpec,
+    *,
+    memo: DriftMemo | None = None,
+) -> list[Measurement]:
+    """Feature and prediction drift of one model version's window against its reference.
+
+    With a ``memo`` and a window ``fingerprint``, a window already checked with the
+    same profiles, reference and settings gets its stored measurements back.
+    """
     settings = CompareSettings(false_alarm_rate=spec.monitors.false_alarm_rate)
     band = tolerance(spec)
+    key = None
+    if memo is not None and window.fingerprint is not None:
+        key = (window.fingerprint, settings, band)
+        found = memo.get(key, reference)
+        if found is not None:
+            return found
+    out = _check(window, reference, settings, band)
+    if memo is not None and key is not None:
+        memo.put(key, reference, out)
+    return out
+
+
+def _check(
+    window: WindowData, reference: Reference, settings: CompareSettings, band: Tolerance
+) -> list[Measurement]:
     out: list[Measurement] = []
     if window.inputs is not None and window.inputs.rows > 0:
         result = compare(

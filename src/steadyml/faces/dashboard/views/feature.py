@@ -35,9 +35,10 @@ def _tolerance(dash: Dashboard, service: str) -> Tolerance:
     return tolerance(spec) if spec is not None and spec.service == service else DEFAULT_TOLERANCE
 
 
-def _pane(span: Span, at: datetime | None, newest: datetime) -> datetime:
-    step = parse_duration(span.window.split("/")[0]).total_seconds()
-    moment = newest if at is None else at
+def _pane(span: Span, at: datetime | None) -> datetime:
+    # the shortest stored window holding ``at`` (default: the newest one)
+    step = parse_duration(span.finest.split("/")[0]).total_seconds()
+    moment = span.end - timedelta(seconds=step) if at is None else at
     return datetime.fromtimestamp(moment.timestamp() // step * step, tz=moment.tzinfo)
 
 
@@ -85,7 +86,7 @@ def feature_page(dash: Dashboard, request: Request, service: str, feature: str) 
     span = span_of(dash, service, query)
     at = query.moment("at")
     if span is None or not queries.has_subject(
-        dash.store, service, span.window, "drift.effect", feature, since=span.start
+        dash.store, service, span.finest, "drift.effect", feature, since=span.start
     ):
         raise NotFoundError(
             "feature", feature, f"pick a feature on the page of service {service!r}"
@@ -113,8 +114,8 @@ def feature_page(dash: Dashboard, request: Request, service: str, feature: str) 
         figures["quality"] = charts.timeline_figure(
             named, spans, title=f"Data quality of {feature}", percent=True
         )
-    chosen = _pane(span, at, span.end - timedelta(seconds=span.window_seconds))
-    distribution, note = _distribution(dash, service, feature, span.window, chosen)
+    chosen = _pane(span, at)
+    distribution, note = _distribution(dash, service, feature, span.finest, chosen)
     if distribution is not None:
         figures["distribution"] = distribution
     counts = {_QUALITY.get(p.key, p.key): p.value for p in quality}  # the newest bucket wins
@@ -127,6 +128,6 @@ def feature_page(dash: Dashboard, request: Request, service: str, feature: str) 
         "note": note,
         "band": band,
         "latest_quality": counts,
-        "features": queries.subjects(dash.store, service, span.window, "drift.effect"),
+        "features": queries.subjects(dash.store, service, span.finest, "drift.effect"),
     }
     return Page("feature.html.j2", f"{service} · {feature}", context, figures)

@@ -18,6 +18,7 @@ import numpy as np
 from steadyml.core.monitoring.payloads import decode
 from steadyml.core.monitoring.scores import ScoreHistogram
 from steadyml.core.monitoring.summary import WindowSummary
+from steadyml.core.monitoring.windows import EPOCH
 from steadyml.errors import SteadyError
 from steadyml.faces.dashboard import charts, queries
 from steadyml.faces.dashboard.context import Dashboard
@@ -51,7 +52,11 @@ def _panes(span: Span, step: timedelta) -> list[datetime]:
     width = max(span.end - span.start, step)
     per_point = max(1, -(-int(width / step) // POINTS))  # whole windows per chart point
     stride = step * per_point
-    newest = span.end - step
+    # the newest window of this size that has begun: the range ends with the newest
+    # window of the shortest size, and a longer window may still be open over it
+    newest = EPOCH + (span.end - EPOCH) // step * step
+    if newest >= span.end:
+        newest -= step
     panes: list[datetime] = []
     at = newest
     while at >= span.start and len(panes) < POINTS:

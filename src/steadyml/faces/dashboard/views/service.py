@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -48,9 +47,8 @@ def _series(
 
 
 def _heatmap(dash: Dashboard, service: str, span: Span) -> tuple[dict[str, Any] | None, list[Any]]:
-    # at most HEATMAP_COLUMNS columns: features x columns cells are drawn and shipped
-    columns = max(1, -(-(span.end - span.start).total_seconds() // span.bucket_seconds))
-    coarse = replace(span, bucket_seconds=span.bucket_seconds * int(-(-columns // HEATMAP_COLUMNS)))
+    # at most HEATMAP_COLUMNS columns: features x columns cells are read, drawn and shipped
+    coarse = span.in_buckets(HEATMAP_COLUMNS)
     points = _series(
         dash, service, coarse, ["drift.effect"], by="subject", subject=None, aggregate="max"
     )
@@ -67,7 +65,7 @@ def _heatmap(dash: Dashboard, service: str, span: Span) -> tuple[dict[str, Any] 
     ranked = sorted(cells, key=lambda f: (-(latest[f].value or 0.0) if f in latest else 0.0, f))
     figure = charts.heatmap_figure(
         ranked, times, [cells[f] for f in ranked],
-        title="Drift effect per feature (largest in each bucket)",
+        title=f"Drift effect per feature (largest of the {coarse.window} windows in each column)",
         zmax=max(0.2, max(worst.values(), default=0.0)),
     )  # fmt: skip
     table = [

@@ -148,6 +148,7 @@ _TIMING: dict[bool, dict[str, Any]] = {
         "duration": "4h",
         "rate": 2_300_000,
         "labels": {"delay": "30m"},
+        "outcome": {"name": "converted", "delay": "30m", "threshold": 0.5, "acceptance": 0.3},
         "http": {"workers": 2, "before": "5m", "after": "5m"},
     },
     True: {
@@ -155,6 +156,7 @@ _TIMING: dict[bool, dict[str, Any]] = {
         "duration": "110m",
         "rate": 400_000,
         "labels": {"delay": "5m"},
+        "outcome": {"name": "converted", "delay": "5m", "threshold": 0.5, "acceptance": 0.3},
         "http": {"workers": 1, "before": "3m", "after": "5m"},
     },
 }
@@ -197,6 +199,7 @@ def story_scenario(project: Path, *, quick: bool = False) -> Scenario:
             "duration": timing["duration"],
             "rate": timing["rate"],
             "labels": timing["labels"],
+            "outcome": timing["outcome"],
             "http": timing["http"],
             "incidents": incidents,
         },

@@ -30,7 +30,7 @@ def print_result(result: SimulationResult, out: Console) -> None:
     suffix = " (partial)" if result.partial else ""
     table = Table(title=f"scenario {result.scenario.name}{suffix}")
     for column in ("incident", "detected", "time to detect", "alert", "triage", "root cause",
-                   "time to mitigate", "action"):  # fmt: skip
+                   "time to mitigate", "action", "KPI impact avoided"):  # fmt: skip
         table.add_column(column)
     for d in result.detections:
         table.add_row(
@@ -42,6 +42,7 @@ def print_result(result: SimulationResult, out: Console) -> None:
             d.root_cause or "-",
             _duration(d.time_to_mitigate_s),
             d.mitigation or "-",
+            "-" if d.kpi_impact_avoided is None else f"{d.kpi_impact_avoided:,.0f} outcomes",
         )
     out.print(table)
     per_day = result.false_alarms_per_day

@@ -3,7 +3,8 @@
 One file that opens offline: rendered from a Jinja2 template, its timeline a Plotly
 figure drawn by plotly.js embedded inline (from the installed ``plotly`` package).
 The timeline shows requests per tick (coloured by replay mode: HTTP or log level), the
-injected incidents as shaded spans, every alert fired and every action taken.
+business KPI per tick when the scenario has an ``outcome:`` section (a line on its own
+axis), the injected incidents as shaded spans, every alert fired and every action taken.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ _ENV = jinja2.Environment(
 )
 _MODE_COLORS = {"http": "#2563eb", "log": "#94a3b8"}
 _SPAN = "rgba(209,36,47,0.10)"
+_KPI_COLOR = "#b45309"
 
 
 def _timeline(result: SimulationResult) -> dict[str, Any]:
@@ -41,6 +43,20 @@ def _timeline(result: SimulationResult) -> dict[str, Any]:
                     "marker": {"color": color},
                 }
             )
+    kpi = [(t.middle.isoformat(), t.kpi) for t in result.ticks if t.kpi is not None]
+    outcome = result.scenario.outcome
+    if kpi and outcome is not None:
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": f"KPI ({outcome.name} per answered request)",
+                "x": [x for x, _ in kpi],
+                "y": [y for _, y in kpi],
+                "yaxis": "y3",
+                "line": {"color": _KPI_COLOR, "width": 2},
+            }
+        )
     alerts = [(t.stop.isoformat(), name) for t in result.ticks for name in t.fired]
     if alerts:
         traces.append(
@@ -93,9 +109,17 @@ def _timeline(result: SimulationResult) -> dict[str, Any]:
         "barmode": "stack",
         "yaxis": {"title": "requests per tick", "domain": [0, 0.55]},
         "yaxis2": {"domain": [0.62, 1], "type": "category"},
+        "yaxis3": {
+            "title": "KPI",
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+            "showgrid": False,
+            "color": _KPI_COLOR,
+        },
         "shapes": shapes,
         "annotations": notes,
-        "legend": {"orientation": "v", "x": 1.02, "y": 1},
+        "legend": {"orientation": "v", "x": 1.06, "y": 1},
         "plot_bgcolor": "#fff",
     }
     return {"data": traces, "layout": layout}

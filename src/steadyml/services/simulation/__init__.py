@@ -4,8 +4,9 @@ A :class:`Scenario` (``docs/simulation.md``) names the data, the rate, the label
 and the incidents; :class:`Simulation` replays it on a simulated clock through the real
 server (near incidents) or the real log writer (clean stretches), runs the monitor and
 responder as in production, and returns a :class:`SimulationResult`: per incident
-detected or not, time-to-detect, alert, triage, root-cause hint, time-to-mitigate; and
-false alarms per simulated day.
+detected or not, time-to-detect, alert, triage, root-cause hint, time-to-mitigate and,
+with business outcomes (the scenario's ``outcome:``), the KPI per tick and the KPI
+impact a mitigation avoided; and false alarms per simulated day.
 """
 
 from steadyml.services.simulation.engine import Simulation

@@ -2,11 +2,13 @@
 
 Time moves in ticks of ``monitor_every``. Per tick: the tick's rows are drawn, changed
 by the active incidents, sent — over HTTP to the real server near and during incidents,
-at log level on clean stretches — their labels scheduled (delay, coverage), the labels
-now due fed back, then the clock moves to the tick's end and the monitor runs one round
-exactly as in production (``Monitor.for_workspace``, which also runs the responder
-after the round when the spec has ``responses:``). Ctrl-C stops the server and leaves
-a partial result.
+at log level on clean stretches — their labels scheduled (delay, coverage) and, with an
+``outcome:`` section, their business outcomes made from the service's answers
+(:mod:`~steadyml.services.simulation.outcomes`) and scheduled likewise; the labels and
+outcomes now due are fed back, then the clock moves to the tick's end and the monitor
+runs one round exactly as in production (``Monitor.for_workspace``, which also runs the
+responder after the round when the spec has ``responses:``). Ctrl-C stops the server
+and leaves a partial result.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 
 from steadyml.core.clock import ManualClock
 from steadyml.datasets import CATEGORICAL_FEATURES, NUMERIC_FEATURES
@@ -35,7 +38,13 @@ from steadyml.services.simulation.faulty_versions import (
 )
 from steadyml.services.simulation.incident import Incident
 from steadyml.services.simulation.library import build_incidents, check_features
-from steadyml.services.simulation.project import Project, prepare_project, replay_rows
+from steadyml.services.simulation.outcomes import Answers, check_outcome_column, outcome_values
+from steadyml.services.simulation.project import (
+    Project,
+    census_schema,
+    prepare_project,
+    replay_rows,
+)
 from steadyml.services.simulation.result import Action, SimulationResult, Tick
 from steadyml.services.simulation.scenario import Scenario
 from steadyml.services.simulation.server import SimulationServer
@@ -52,6 +61,9 @@ LOG = "log"
 #: reload interval is 1 s): without the wait, a tick of simulated minutes would still be
 #: answered by the old champion and time-to-detect would count the reload.
 RELOAD_WAIT = 1.5
+#: Outcome draws come from their own stream of the scenario's seed, so that adding an
+#: ``outcome:`` section changes none of the other draws (incidents, label coverage).
+_OUTCOME_STREAM = 1
 _CENSUS_KINDS = {
     **dict.fromkeys(NUMERIC_FEATURES, "numeric"),
     **dict.fromkeys(CATEGORICAL_FEATURES, "categorical"),
@@ -108,6 +120,7 @@ class Simulation:
         self.rng = np.random.default_rng(scenario.seed)
         if scenario.data.spec is None and scenario.data.path is None:
             check_features(scenario, _CENSUS_KINDS)  # refused before anything starts
+            check_outcome_column(scenario.outcome, census_schema())
 
     # -- set-up ----------------------------------------------------------------------
 
@@ -166,6 +179,9 @@ class Simulation:
                 self.progress(f"registering the faulty version for {incident.name}")
                 faults[index] = register_fault(workspace, fault)
         traffic = Traffic(data, f"{scenario.name}-{int(time.time())}", scenario.seed)
+        outcome = scenario.outcome
+        outcome_rng = np.random.default_rng([_OUTCOME_STREAM, scenario.seed])
+        later = _Pending()  # outcomes waiting for their arrival time
         result = SimulationResult(scenario, incidents, champion=champion, project=project.directory)
         monitor = Monitor.for_workspace(workspace, clock=clock)
         logger = LogTransport(
@@ -201,7 +217,9 @@ class Simulation:
                 for index, version in faults.items():
                     incident = incidents[index]
                     if incident.progress(middle) > 0 and not result.promoted.get(index):
-                        promote_version(workspace, version, f"simulated incident: {incident.name}")
+                        promote_version(
+                            workspace, version, f"simulated incident: {incident.name}", middle
+                        )
                         result.promoted[index] = True
                         if mode == HTTP:  # the faulty version serves from the onset on
                             time.sleep(RELOAD_WAIT)
@@ -211,7 +229,7 @@ class Simulation:
                         and result.promoted.get(index)
                     ):
                         if registry.alias_version("champion") == version:
-                            promote_version(workspace, champion, "simulated incident over")
+                            promote_version(workspace, champion, "simulated incident over", stop)
                         result.promoted[index] = False
                 progress = [i.progress(middle) for i in incidents]
                 rate = scenario.rate / 86_400.0
@@ -224,27 +242,43 @@ class Simulation:
                         frame = incident.apply(frame, p, self.rng)
                 serving = model_of(registry.alias_version("champion") or champion)
                 sender = http if mode == HTTP else logger
-                statuses = self._send(frame, features, incidents, progress, sender, serving)
-                pending.add(self._labels(frame, spec.data.target, incidents, progress))
-                due = pending.due(stop)
-                labels = 0
-                if due is not None:
-                    labels = due.height
-                    if http is not None:
-                        http.feedback(_events(due), stop.timestamp())
-                    else:
-                        logger.feedback(_feedback_frame(due, spec.data.target))
+                statuses, answers = self._send(
+                    frame, features, incidents, progress, sender, serving
+                )
+                scheduled, truth = self._labels(frame, spec.data.target, incidents, progress)
+                pending.add(scheduled)
+                value = None
+                if outcome is not None:
+                    values = outcome_values(outcome, answers, frame, truth, outcome_rng)
+                    value = float(np.nansum(values))
+                    later.add(_schedule(frame, values, outcome.delay_delta, outcome.coverage,
+                                        outcome_rng))  # fmt: skip
+                due = [
+                    (pending.due(stop), "label", spec.data.target),
+                    (later.due(stop), "outcome", outcome.name if outcome else ""),
+                ]
+                fed = {kind: 0 if d is None else d.height for d, kind, _ in due}
+                arrived = [(d, kind, name) for d, kind, name in due if d is not None]
+                if arrived and http is not None:
+                    events = [e for d, kind, name in arrived for e in _events(d, kind, name)]
+                    http.feedback(events, stop.timestamp())
+                elif arrived:
+                    logger.feedback(
+                        pl.concat([_feedback_frame(d, kind, name) for d, kind, name in arrived])
+                    )
                 clock.set(stop)
                 report = monitor.run_once()
                 actions = [
-                    Action(stop, e.action, e.actor, e.reason, e.target, e.incident_id)
+                    Action(e.at, e.action, e.actor, e.reason, e.target, e.incident_id)
                     for e in workspace.store.audit_log(spec.service, limit=50)
                     if e.id not in seen_actions
                 ]
                 seen_actions.update(e.id for e in workspace.store.audit_log(spec.service, limit=50))
                 result.ticks.append(
-                    Tick(at, stop, mode, frame.height, dict(statuses), labels,
-                         [f"{a.rule}:{a.subject}" if a.subject else a.rule for a in report.fired])
+                    Tick(at, stop, mode, frame.height, dict(statuses), fed["label"],
+                         [f"{a.rule}:{a.subject}" if a.subject else a.rule for a in report.fired],
+                         answered=int(answers.answered.sum()), outcomes=fed["outcome"],
+                         outcome_value=value)
                 )  # fmt: skip
                 result.actions.extend(sorted(actions, key=lambda a: a.action))
                 if self.on_tick is not None:
@@ -296,9 +330,9 @@ class Simulation:
         progress: list[float],
         sender: HttpTransport | LogTransport | None,
         model: LoadedModel,
-    ) -> Counter[int]:
+    ) -> tuple[Counter[int], Answers]:
         if frame.height == 0:
-            return Counter()
+            return Counter(), Answers.none(0)
         ids = frame.get_column(REQUEST_ID).to_list()
         times = frame.get_column(EVENT_TIME)
         if isinstance(sender, HttpTransport):
@@ -309,12 +343,13 @@ class Simulation:
             seconds = (times.dt.epoch("us") / 1e6).to_list()
             return sender.predict(records, ids, seconds)
         if sender is None:  # pragma: no cover - the server is started before HTTP ticks
-            return Counter()
-        written = sender.predict(model, frame.select(features), ids, times)
-        return Counter({200: written})
+            return Counter(), Answers.none(frame.height)
+        answers = sender.predict(model, frame.select(features), ids, times)
+        return Counter({200: frame.height}), answers
 
     def _labels(self, frame: pl.DataFrame, target: str, incidents: list[Incident],
-                progress: list[float]) -> pl.DataFrame:  # fmt: skip
+                progress: list[float]) -> tuple[pl.DataFrame, NDArray[np.float64]]:  # fmt: skip
+        """The labels to feed back (arrival time, coverage), and every row's true label."""
         labels = frame.get_column(target).cast(pl.Float64).to_numpy().copy()
         delay = timedelta(seconds=_seconds(self.scenario.labels.delay))
         coverage = self.scenario.labels.coverage
@@ -326,13 +361,32 @@ class Simulation:
                 coverage *= feed.coverage
         keep = self.rng.random(frame.height) < coverage
         arrival = frame.get_column(EVENT_TIME) + delay
-        return pl.DataFrame(
+        scheduled = pl.DataFrame(
             {
                 "request_id": frame.get_column(REQUEST_ID),
                 "event_time": arrival,
                 "value": labels,
             }
         ).filter(pl.Series(keep))
+        return scheduled, labels
+
+
+def _schedule(
+    frame: pl.DataFrame,
+    values: NDArray[np.float64],
+    delay: timedelta,
+    coverage: float,
+    rng: np.random.Generator,
+) -> pl.DataFrame:
+    """Outcome events of a tick: the answered requests', a share ``coverage``, after ``delay``."""
+    keep = np.isfinite(values) & (rng.random(frame.height) < coverage)
+    return pl.DataFrame(
+        {
+            "request_id": frame.get_column(REQUEST_ID),
+            "event_time": frame.get_column(EVENT_TIME) + delay,
+            "value": values,
+        }
+    ).filter(pl.Series(keep))
 
 
 def _seconds(text: str) -> float:
@@ -341,10 +395,12 @@ def _seconds(text: str) -> float:
     return parse_duration(text).total_seconds()
 
 
-def _events(due: pl.DataFrame) -> list[dict[str, Any]]:
+def _events(due: pl.DataFrame, kind: str, name: str) -> list[dict[str, Any]]:
+    """``/feedback`` events; a label's name is left to the server (the spec's target)."""
     times = (due.get_column("event_time").dt.epoch("us") / 1e6).to_list()
+    extra = {"kind": kind, "name": name} if kind != "label" else {}
     return [
-        {"request_id": rid, "value": value, "event_time": when}
+        {"request_id": rid, "value": value, "event_time": when, **extra}
         for rid, value, when in zip(
             due.get_column("request_id").to_list(),
             due.get_column("value").to_list(),
@@ -354,15 +410,15 @@ def _events(due: pl.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def _feedback_frame(due: pl.DataFrame, target: str) -> pl.DataFrame:
+def _feedback_frame(due: pl.DataFrame, kind: str, name: str) -> pl.DataFrame:
     n = due.height
     return pl.DataFrame(
         {
             "request_id": due.get_column("request_id"),
             "event_time": due.get_column("event_time"),
             "received_at": due.get_column("event_time"),
-            "kind": ["label"] * n,
-            "name": [target] * n,
+            "kind": [kind] * n,
+            "name": [name] * n,
             "value": due.get_column("value"),
             "value_str": pl.Series([None] * n, dtype=pl.String),
         }

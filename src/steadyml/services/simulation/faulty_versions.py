@@ -9,6 +9,8 @@ actor ``simulator``, as an operator's mistake would be.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from steadyml.adapters.model_files import MODEL_DIR, fetch_version, load_estimator
 from steadyml.errors import NotFoundError
 from steadyml.services.promotion import promote
@@ -42,10 +44,12 @@ def register_fault(workspace: Workspace, fault: Fault) -> int:
     return registry.register(uri, run_id, tags={"steadyml.simulated_fault": fault.wrapper})
 
 
-def promote_version(workspace: Workspace, version: int, reason: str) -> None:
-    """Make ``version`` the champion by a forced, audited promotion."""
+def promote_version(
+    workspace: Workspace, version: int, reason: str, at: datetime | None = None
+) -> None:
+    """Make ``version`` the champion by a forced, audited promotion (stamped ``at``)."""
     registry = workspace.registry
     if registry.alias_version("champion") == version:
         return
     registry.set_alias("candidate", version)
-    promote(workspace, force=True, reason=reason, actor=ACTOR)
+    promote(workspace, force=True, reason=reason, actor=ACTOR, at=at)

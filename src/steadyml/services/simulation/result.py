@@ -10,6 +10,12 @@ to the first alert of that incident; time-to-mitigate, to the first action in th
 log on that incident by anyone but the simulator. Every monitor incident that matches
 no injected one is a false alarm; false alarms per simulated day are counted over clean
 time (outside every incident and the hour after it).
+
+With an ``outcome:`` section each tick carries its KPI: the outcome value of its answered
+requests per answered request (every outcome, before delay and coverage: what the
+business got from that tick's traffic). A mitigated incident's ``kpi_impact_avoided``
+is the outcome value the mitigation saved (see
+:meth:`SimulationResult.kpi_impact_avoided`).
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ __all__ = ["SETTLE", "Action", "Detection", "SimulationResult", "Tick"]
 SETTLE = timedelta(hours=1)  # after an incident ends, alerts still belong to it
 
 
+#: Incident types whose named feature is the cause (not a symptom of drift elsewhere).
+BROKEN = frozenset({"schema_break", "data_quality"})
+
 @dataclass(frozen=True)
 class Tick:
     """One tick of the replay."""
@@ -42,6 +51,21 @@ class Tick:
     statuses: dict[int, int]
     labels: int
     fired: list[str]
+    answered: int = 0
+    outcomes: int = 0
+    outcome_value: float | None = None
+
+    @property
+    def middle(self) -> datetime:
+        """Halfway through the tick."""
+        return self.start + (self.stop - self.start) / 2
+
+    @property
+    def kpi(self) -> float | None:
+        """Outcome value per answered request of this tick's traffic (None without outcomes)."""
+        if self.outcome_value is None or self.answered == 0:
+            return None
+        return self.outcome_value / self.answered
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -53,12 +77,16 @@ class Tick:
             "statuses": {str(k): v for k, v in self.statuses.items()},
             "labels": self.labels,
             "fired": self.fired,
+            "answered": self.answered,
+            "outcomes": self.outcomes,
+            "outcome_value": self.outcome_value,
+            "kpi": self.kpi,
         }
 
 
 @dataclass(frozen=True)
 class Action:
-    """An audited action, stamped with the simulated time of the round that saw it."""
+    """An audited action, stamped with the simulated time it was taken (its audit entry's)."""
 
     at: datetime
     action: str
@@ -169,6 +197,50 @@ class SimulationResult:
         total = self.end - self.scenario.start
         return max(0.0, (total - busy) / timedelta(days=1))
 
+    def _kpi(self, ticks: list[Tick]) -> tuple[float, int] | None:
+        """Outcome value per answered request over ``ticks``, and the answered count."""
+        answered = sum(t.answered for t in ticks)
+        value = sum(t.outcome_value or 0.0 for t in ticks)
+        return None if answered == 0 else (value / answered, answered)
+
+    def kpi_impact_avoided(self, injected: Incident, mitigated_at: datetime) -> float | None:
+        """Outcome value the mitigation of ``injected`` at ``mitigated_at`` avoided losing.
+
+        With ``b`` the pre-onset baseline KPI (outcome value per answered request over the
+        ticks before the onset that overlap no other injected incident), ``k`` the KPI
+        observed from the onset to the mitigation, and ``A`` the requests answered from
+        the mitigation to the incident's end (the end of the run for an incident without
+        one)::
+
+            kpi_impact_avoided = max(0, b - k) x A
+
+        the outcome value those requests would have lost had the incident run
+        unmitigated, at the loss rate seen before the mitigation. Ticks belong to a
+        period by their middle. None without an ``outcome:`` section, without a tick
+        before the onset, or without one between the onset and the mitigation.
+        """
+        if self.scenario.outcome is None:
+            return None
+        end = min(injected.end or self.end, self.end)
+        others = [
+            (i.onset, i.end or self.end)
+            for i in self.incidents
+            if i is not injected and i.type != "clean"
+        ]
+        before = [
+            t
+            for t in self.ticks
+            if t.stop <= injected.onset
+            and not any(t.start < hi and lo < t.stop for lo, hi in others)
+        ]
+        during = [t for t in self.ticks if injected.onset <= t.middle < mitigated_at]
+        after = [t for t in self.ticks if mitigated_at <= t.middle < end]
+        baseline, observed = self._kpi(before), self._kpi(during)
+        if baseline is None or observed is None:
+            return None
+        saved = sum(t.answered for t in after)
+        return max(0.0, baseline[0] - observed[0]) * saved
+
     def collect(self, workspace: Workspace, store: MonitorStore, simulator: str) -> None:
         """Match the monitor's incidents and the audit log against the injected incidents."""
         service = workspace.spec.service
@@ -204,7 +276,9 @@ class SimulationResult:
                 None,
             )  # fmt: skip
             hint = match.hint[0].get("feature") if match.hint else None
-            if hint is None and len(match.features) == 1:  # a schema break names its feature
+            if len(match.features) == 1 and (hint is None or match.incident_type in BROKEN):
+                # a schema break or a quality incident names the feature that broke: that
+                # is its cause, whatever else drifts in the same window
                 hint = match.features[0]
             self.detections.append(
                 Detection(
@@ -223,6 +297,9 @@ class SimulationResult:
                     if mitigation is None
                     else (mitigation.at - injected.onset).total_seconds(),
                     None if mitigation is None else f"{mitigation.action} ({mitigation.actor})",
+                    None
+                    if mitigation is None
+                    else self.kpi_impact_avoided(injected, mitigation.at),
                 )
             )
         busy = [

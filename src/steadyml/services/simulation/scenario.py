@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -26,6 +26,7 @@ __all__ = [
     "HttpSection",
     "IncidentSpec",
     "LabelSection",
+    "OutcomeSection",
     "Scenario",
     "ScenarioError",
     "load_scenario",
@@ -72,6 +73,44 @@ class LabelSection(_Frozen):
     coverage: float = Field(1.0, ge=0, le=1)
 
     _d = field_validator("delay")(_duration)
+
+
+class OutcomeSection(_Frozen):
+    """Business outcome events (feedback of kind ``outcome``), and where their value comes from.
+
+    Either a ``column`` of the replayed rows carries the outcome value, or the
+    ``targeting`` model makes it from the service's answer: an answer of the model at or
+    above ``threshold`` makes an offer (a fallback answer makes none), and an offer to a
+    person whose label is positive converts with probability ``acceptance`` (drawn with
+    the scenario's seed). The value is 1 or 0 per answered request.
+    """
+
+    name: str = Field(
+        "converted",
+        min_length=1,
+        max_length=128,
+        description="the outcome event name; also the simulated spec's monitors.kpi.name",
+    )
+    delay: str = Field("1h", description="how long after its request an outcome arrives")
+    coverage: float = Field(1.0, gt=0, le=1, description="share of the outcomes that arrive")
+    column: str | None = Field(None, description="a column of the replayed rows with the value")
+    model: Literal["targeting"] = Field("targeting", description="the outcome model (no column)")
+    threshold: float = Field(0.5, ge=0, le=1, description="targeting: offer at this answer")
+    acceptance: float = Field(0.3, ge=0, le=1, description="targeting: offers that convert")
+
+    @field_validator("delay")
+    @classmethod
+    def _delay(cls, value: str) -> str:
+        if value.strip().startswith("-"):
+            raise ValueError(
+                "an outcome cannot arrive before its request; give a delay of 0s or more"
+            )
+        return value if _ZERO.match(value) else _duration(value)
+
+    @property
+    def delay_delta(self) -> timedelta:
+        """The delay as a timedelta (zero allowed)."""
+        return timedelta(0) if _ZERO.match(self.delay) else parse_duration(self.delay)
 
 
 class HttpSection(_Frozen):
@@ -136,6 +175,9 @@ class Scenario(_Frozen):
     rate: float = Field(DEFAULT_RATE, gt=0, description="requests per simulated day")
     monitor_every: str = Field("1m", description="a monitor pass every this much event time")
     labels: LabelSection = LabelSection()
+    outcome: OutcomeSection | None = Field(
+        None, description="business outcome events and the KPI; default: none"
+    )
     http: HttpSection = HttpSection()
     seed: int = 0
     incidents: tuple[IncidentSpec, ...] = ()
@@ -167,6 +209,20 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc if not str(part).startswith("function-"))
 
 
+def _check_outcome(outcome: OutcomeSection | None) -> None:
+    """A column and the targeting model's keys exclude each other."""
+    if outcome is None or outcome.column is None:
+        return
+    for key in ("model", "threshold", "acceptance"):
+        if key in outcome.model_fields_set:
+            raise ScenarioError(
+                f"outcome.{key}",
+                getattr(outcome, key),
+                f"{key} belongs to the targeting model, but outcome.column "
+                f"{outcome.column!r} carries the outcome; remove one of the two",
+            )
+
+
 def parse_scenario(raw: Mapping[str, Any], *, source: str = "scenario") -> Scenario:
     """Validate a scenario mapping (as read from YAML).
 
@@ -189,6 +245,7 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "scenario") -> Scena
         elif first["type"] == "missing":
             message = "this key is required"
         raise ScenarioError(key, first.get("input"), message) from None
+    _check_outcome(scenario.outcome)
     if scenario.rate <= 0:  # pragma: no cover - the model refuses it already
         raise ScenarioError("rate", scenario.rate, "give a positive rate in requests per day")
     from steadyml.services.simulation.library import check_incidents

@@ -5,7 +5,9 @@ records, their request ids and event times, ``/feedback`` with labels — each r
 carrying ``X-Simulated-Time``, several in flight. :class:`LogTransport` is for long
 clean stretches: the same model scores the records, and the rows go through the same
 :class:`~steadyml.adapters.predlog.PredictionLogWriter` (and the feedback writer)
-that the server uses, without HTTP.
+that the server uses, without HTTP. Both hand back the service's answer to every record
+(:class:`~steadyml.services.simulation.outcomes.Answers`), which business outcomes
+depend on.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import polars as pl
 from steadyml.adapters.predlog import FeedbackLogWriter, PredictionLogWriter
 from steadyml.core.clock import Clock
 from steadyml.services.serving.holder import LoadedModel
+from steadyml.services.simulation.outcomes import Answers
 
 __all__ = ["HttpTransport", "LogTransport"]
 
@@ -62,44 +65,57 @@ class HttpTransport:
             self._client = httpx.AsyncClient(base_url=self.url, timeout=60.0, limits=limits)
         return self._client
 
-    async def _post(self, path: str, body: object, at: float) -> int:
+    async def _post(self, path: str, body: object, at: float) -> tuple[int, bytes]:
         client = await self._http()
         headers = {**self.headers, "x-simulated-time": f"{at:.6f}"}
         try:
             response = await client.post(path, content=orjson.dumps(body), headers=headers)
         except httpx.HTTPError:
-            return 0
-        return response.status_code
+            return 0, b""
+        return response.status_code, response.content
 
     async def _predict(
         self, records: list[dict[str, Any]], ids: list[str], times: list[float]
-    ) -> Counter[int]:
+    ) -> tuple[Counter[int], dict[str, tuple[float, bool]]]:
         gate = asyncio.Semaphore(self.concurrency)
         statuses: Counter[int] = Counter()
+        answers: dict[str, tuple[float, bool]] = {}
 
         async def one(lo: int) -> None:
             hi = min(lo + self.batch, len(records))
             body = {"records": records[lo:hi], "request_id": ids[lo:hi], "event_time": times[lo:hi]}
             async with gate:
-                statuses[await self._post("/predict", body, times[hi - 1])] += 1
+                status, content = await self._post("/predict", body, times[hi - 1])
+            statuses[status] += 1
+            if status == 200:
+                answers.update(_answers(content))
 
         await asyncio.gather(*(one(lo) for lo in range(0, len(records), self.batch)))
-        return statuses
+        return statuses, answers
 
     def predict(
         self, records: list[dict[str, Any]], ids: list[str], times: list[float]
-    ) -> Counter[int]:
-        """Send records (epoch-second event times, in order); HTTP status counts (0: no answer)."""
-        return self._runner.run(self._predict(records, ids, times))
+    ) -> tuple[Counter[int], Answers]:
+        """Send records (epoch-second event times, in order).
+
+        Returns the HTTP status counts (0: no answer) and the answer to each record.
+        """
+        statuses, found = self._runner.run(self._predict(records, ids, times))
+        missing = (float("nan"), False)
+        pairs = [found.get(rid, missing) for rid in ids]
+        prediction = np.fromiter((p for p, _ in pairs), dtype=np.float64, count=len(ids))
+        fallback = np.fromiter((f for _, f in pairs), dtype=np.bool_, count=len(ids))
+        return statuses, Answers(prediction, fallback)
 
     def feedback(self, events: list[dict[str, Any]], at: float) -> Counter[int]:
-        """Send label events at simulated time ``at``; HTTP status counts."""
+        """Send feedback events (labels, outcomes) at simulated time ``at``; status counts."""
 
         async def send() -> Counter[int]:
             statuses: Counter[int] = Counter()
             for lo in range(0, len(events), _FEEDBACK_CHUNK):
                 chunk = {"events": events[lo : lo + _FEEDBACK_CHUNK]}
-                statuses[await self._post("/feedback", chunk, at)] += 1
+                status, _ = await self._post("/feedback", chunk, at)
+                statuses[status] += 1
             return statuses
 
         return self._runner.run(send())
@@ -110,6 +126,21 @@ class HttpTransport:
             self._runner.run(self._client.aclose())
             self._client = None
         self._runner.close()
+
+
+def _answers(content: bytes) -> dict[str, tuple[float, bool]]:
+    """``{request_id: (prediction, fallback)}`` of the answered records of a response."""
+    try:
+        body = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return {}
+    items = body.get("predictions") if isinstance(body, dict) else None
+    found: dict[str, tuple[float, bool]] = {}
+    for item in items if isinstance(items, list) else ():
+        value = item.get("prediction") if isinstance(item, dict) else None
+        if isinstance(value, int | float) and item.get("status") in ("ok", "fallback"):
+            found[str(item.get("request_id"))] = (float(value), bool(item.get("fallback")))
+    return found
 
 
 class LogTransport:
@@ -135,10 +166,10 @@ class LogTransport:
         self.rng = np.random.default_rng(7)
 
     def predict(self, model: LoadedModel, frame: pl.DataFrame, ids: Sequence[str],
-                times: pl.Series) -> int:  # fmt: skip
-        """Score and log ``frame`` (the model's input columns); the rows written."""
+                times: pl.Series) -> Answers:  # fmt: skip
+        """Score and log ``frame`` (the model's input columns); the answer to every row."""
         if frame.height == 0:
-            return 0
+            return Answers.none(0)
         names = list(model.contract.names)
         schema = model.contract.polars_schema()
         raw = frame.select(pl.col(n).cast(schema[n]) for n in names)
@@ -178,10 +209,10 @@ class LogTransport:
             writer.append(table)
         finally:
             writer.close()
-        return n
+        return Answers(answer.astype(np.float64), bad)
 
     def feedback(self, events: pl.DataFrame) -> int:
-        """Write label events (feedback-log columns); the rows written."""
+        """Write feedback events (feedback-log columns: labels, outcomes); the rows written."""
         if events.height == 0:
             return 0
         writer = FeedbackLogWriter(self.root, self.service, "simulator-feedback", clock=self.clock)

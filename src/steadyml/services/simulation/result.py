@@ -40,6 +40,7 @@ SETTLE = timedelta(hours=1)  # after an incident ends, alerts still belong to it
 #: Incident types whose named feature is the cause (not a symptom of drift elsewhere).
 BROKEN = frozenset({"schema_break", "data_quality"})
 
+
 @dataclass(frozen=True)
 class Tick:
     """One tick of the replay."""

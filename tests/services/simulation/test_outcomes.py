@@ -223,6 +223,13 @@ def test_kpi_impact_avoided_is_null_or_zero_where_nothing_was_measured_or_lost()
     later = nan.onset + timedelta(minutes=4)
     assert hand_built(outcome=False).kpi_impact_avoided(nan, later) is None
     assert hand_built().kpi_impact_avoided(nan, nan.onset) is None  # nothing observed
+    quick = nan.onset + timedelta(seconds=20)  # within the first tick: that tick's KPI
+    first = hand_built().ticks[10].kpi
+    assert first is not None
+    loss = (7 * 0.2 * 100) / (7 * 100) - first
+    assert nan.end is not None
+    saved = sum(t.answered for t in hand_built().ticks if quick <= t.middle < nan.end)
+    assert hand_built().kpi_impact_avoided(nan, quick) == pytest.approx(loss * saved)
     assert hand_built(kpis=(0.2, 0.3, 0.2)).kpi_impact_avoided(nan, later) == 0.0
     late = nan.onset + timedelta(minutes=45)  # mitigated after the end: nothing saved
     assert hand_built().kpi_impact_avoided(nan, late) == 0.0

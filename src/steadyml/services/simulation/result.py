@@ -218,7 +218,8 @@ class SimulationResult:
         the outcome value those requests would have lost had the incident run
         unmitigated, at the loss rate seen before the mitigation. Ticks belong to a
         period by their middle. None without an ``outcome:`` section, without a tick
-        before the onset, or without one between the onset and the mitigation.
+        before the onset, or without one between the onset and the mitigation (a
+        mitigation within a tick observes ``k`` over that whole tick).
         """
         if self.scenario.outcome is None:
             return None
@@ -234,7 +235,12 @@ class SimulationResult:
             if t.stop <= injected.onset
             and not any(t.start < hi and lo < t.stop for lo, hi in others)
         ]
-        during = [t for t in self.ticks if injected.onset <= t.middle < mitigated_at]
+        during = [t for t in self.ticks if injected.onset <= t.middle < mitigated_at] or [
+            # mitigated within its first tick (the fast path takes seconds): that tick
+            t
+            for t in self.ticks
+            if t.start < mitigated_at and injected.onset < t.stop
+        ]
         after = [t for t in self.ticks if mitigated_at <= t.middle < end]
         baseline, observed = self._kpi(before), self._kpi(during)
         if baseline is None or observed is None:

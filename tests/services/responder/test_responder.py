@@ -258,3 +258,32 @@ def test_retrain_trains_and_gates_but_promotes_only_when_allowed(project: Servic
         assert ws.store.latest_gate_result("employment", 3) is not None
         [entry] = audit(ws, "retrain")
         assert entry.incident_id == incident
+
+
+def test_a_database_outage_skips_rounds_then_the_action_runs_once(project: ServiceSpec) -> None:
+    """The responder's loop survives the store going away and acts once it is back."""
+    from pathlib import Path
+
+    from steadyml.adapters.store import StoreUnavailable
+
+    spec = with_responses(project, {"on": "nan_output", "action": "fallback_mode"})
+    clock = ManualClock(T0)
+    with Workspace.open(spec, environ={}) as ws:
+        responder = Responder(ws, clock=clock)
+        incident = raise_incident(ws, T0)
+        database = Path(ws.store.url.removeprefix("sqlite:///"))
+        aside = database.with_name("moved-away.db")
+        ws.store.close()
+        database.rename(aside)
+        database.mkdir()  # the path is there but no database opens
+        failures: list[BaseException] = []
+        rounds = responder.watch(0.01, on_error=failures.append, max_rounds=2)
+        assert rounds == 2 and len(failures) == 2
+        assert all(isinstance(f, StoreUnavailable) for f in failures), failures
+        database.rmdir()
+        aside.rename(database)
+        finished: list[Any] = []
+        responder.watch(0.01, on_round=lambda r: finished.extend(r.finished), max_rounds=2)
+        assert [(r.action, r.status) for r in finished] == [("fallback_mode", "done")]
+        [entry] = audit(ws, "fallback_mode")
+        assert entry.incident_id == incident

@@ -24,7 +24,9 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -52,6 +54,7 @@ __all__ = [
     "MonitorsSpec",
     "RegistrySpec",
     "ResponseSpec",
+    "RetrainSpec",
     "ServiceSpec",
     "SinkSpec",
     "SliceSpec",
@@ -66,6 +69,22 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+
+
+def _duration_text(value: object) -> object:
+    """Refuse a bare number with the fix (a duration needs its unit)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(f"{value!r} has no unit; write a duration like '500ms', '30s', '5m', '1h'")
+    return value
+
+
+def _duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+#: A positive duration written with its unit: ``500ms``, ``30s``, ``5m``, ``1h``, ``7d``.
+Duration = Annotated[str, BeforeValidator(_duration_text), AfterValidator(_duration)]
 
 
 class _Frozen(BaseModel):
@@ -192,10 +211,10 @@ class DeploymentSpec(_Frozen):
     )
     max_batch_size: int = Field(64, ge=1, le=100_000)
     max_wait_ms: float = Field(2.0, ge=0)
-    reload_interval: str = "10s"
+    reload_interval: Duration = "10s"
     durability: Literal["relaxed", "strict"] = "relaxed"
-    flush_interval: str = "1s"
-    seal_interval: str = Field(
+    flush_interval: Duration = "1s"
+    seal_interval: Duration = Field(
         "30s",
         description="a log segment is sealed, and visible to the monitor, once this old: "
         "shorter detects sooner, longer writes fewer files",
@@ -207,12 +226,6 @@ class DeploymentSpec(_Frozen):
         True, description="false: record nothing (for measuring the log's cost only)"
     )
     metrics: bool = Field(True, description="false: count nothing (for measuring only)")
-
-    @field_validator("reload_interval", "flush_interval", "seal_interval")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
 
 
 class SloSpec(_Frozen):
@@ -287,19 +300,15 @@ class FastPathSpec(_Frozen):
     """The server's fast path: loud signals from in-memory counters every few seconds."""
 
     enabled: bool = True
-    interval: str = Field("5s", description="how often the server evaluates and polls modes")
-    window: str = Field("30s", description="sliding window of the counters")
+    interval: Duration = Field("5s", description="how often the server evaluates and polls modes")
+    window: Duration = Field("30s", description="sliding window of the counters")
     min_rows: int = Field(50, ge=1, description="fewer records in the window decide nothing")
-    clear_after: str = Field("60s", description="a fast-path alert resolves once clear this long")
+    clear_after: Duration = Field(
+        "60s", description="a fast-path alert resolves once clear this long"
+    )
     null_rate: float = Field(
         0.05, gt=0, le=1, description="share of records refused for one feature (schema break)"
     )
-
-    @field_validator("interval", "window", "clear_after")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
 
 
 class ForeignColumnsSpec(_Frozen):
@@ -342,17 +351,10 @@ class ForeignLogSpec(_Frozen):
     watermark: str | None = Field(
         None, description="a column that only grows (event time or an id); default event_time"
     )
-    settle: str | None = Field(
+    settle: Duration | None = Field(
         None, description="time watermark: rows younger than this wait for a later pass"
     )
     max_rows: int = Field(1_000_000, ge=1, description="rows read per pass at most")
-
-    @field_validator("settle")
-    @classmethod
-    def _settle(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_duration(value)
-        return value
 
     @model_validator(mode="after")
     def _where(self) -> ForeignLogSpec:
@@ -377,7 +379,7 @@ class MonitorsSpec(_Frozen):
     drift_warn: float = Field(0.04, gt=0, description="effect at which a feature warns")
     drift_alarm: float = Field(0.12, gt=0, description="effect at which a feature drifts")
     false_alarm_rate: float = Field(0.001, gt=0, lt=0.5)
-    lateness: str = Field(
+    lateness: Duration = Field(
         "2m", description="how long after its end a window still takes records (then complete)"
     )
     resolve_after: int = Field(
@@ -398,12 +400,6 @@ class MonitorsSpec(_Frozen):
             raise ValueError("give at least one window, e.g. ['5m', '1h']")
         for window in value:
             check_window(window)
-        return value
-
-    @field_validator("lateness")
-    @classmethod
-    def _lateness(cls, value: str) -> str:
-        parse_duration(value)
         return value
 
     @model_validator(mode="after")
@@ -459,6 +455,34 @@ class ResponseSpec(_Frozen):
     auto_promote: bool = False
 
 
+class RetrainSpec(_Frozen):
+    """What a retrain (the responder's ``retrain`` action) trains on.
+
+    ``production`` (the default) takes the labelled predictions of the last ``window``:
+    records of the prediction log answered by the model (status ``ok``, no contract
+    flag), joined with their latest label by request id; the latest rows are the
+    hold-out, so the gate compares candidate and champion on recent traffic. ``source``
+    reads the spec's data source again; ``both`` appends the production rows to it.
+    """
+
+    data: Literal["production", "source", "both"] = "production"
+    window: Duration = Field("30d", description="how far back labelled predictions are taken")
+    min_rows: int = Field(
+        1000, ge=10, description="fewer labelled production rows than this: the retrain fails"
+    )
+    max_rows: int = Field(
+        1_000_000, ge=10, description="at most this many labelled rows, the most recent"
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> RetrainSpec:
+        if self.max_rows < self.min_rows:
+            raise ValueError(
+                f"max_rows ({self.max_rows}) is below min_rows ({self.min_rows}); raise max_rows"
+            )
+        return self
+
+
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SINK_EVENTS = ("opened", "escalated", "updated", "resolved", "action")
 
@@ -490,7 +514,7 @@ class SinkSpec(_Frozen):
         "resolved",
         "action",
     )
-    timeout: str = Field("5s", description="per HTTP attempt")
+    timeout: Duration = Field("5s", description="per HTTP attempt")
     max_retries: int = Field(3, ge=0, le=10, description="retries after the first attempt")
     queue_size: int = Field(1000, ge=1, le=1_000_000, description="pending notifications kept")
 
@@ -546,23 +570,17 @@ class SinkSpec(_Frozen):
 class LabelsSpec(_Frozen):
     """Where ground truth comes from and how late it arrives."""
 
-    expected_delay: str = "1d"
+    expected_delay: Duration = "1d"
     expected_coverage: float = Field(1.0, gt=0, le=1)
     name: str | None = Field(
         None, description="label name in the feedback events; default: the target column"
     )
-    max_delay: str = Field(
+    max_delay: Duration = Field(
         "7d", description="labels arriving later than this after their prediction are not joined"
     )
-    join_interval: str = Field(
+    join_interval: Duration = Field(
         "5m", description="how often the monitor joins new feedback to its predictions"
     )
-
-    @field_validator("expected_delay", "max_delay", "join_interval")
-    @classmethod
-    def _delay(cls, value: str) -> str:
-        parse_duration(value)
-        return value
 
 
 class RegistrySpec(_Frozen):
@@ -598,6 +616,7 @@ class ServiceSpec(_Frozen):
     monitors: MonitorsSpec = MonitorsSpec()
     alerts: tuple[AlertRuleSpec, ...] = ()
     responses: tuple[ResponseSpec, ...] = ()
+    retrain: RetrainSpec = RetrainSpec()
     sinks: tuple[SinkSpec, ...] = ()
     labels: LabelsSpec = LabelsSpec()
 

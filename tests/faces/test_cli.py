@@ -78,6 +78,11 @@ def test_lifecycle_through_the_cli(capsys: pytest.CaptureFixture[str], tmp_path:
     assert code == 0 and "promoted v1" in out
     code, out, _ = run(capsys, "versions", "--spec", spec)
     assert code == 0 and "champion" in out
+    code, out, err = run(capsys, "train", "--spec", spec, "--data", "production")
+    assert code == 3 and "retrain.min_rows" in err and "only 0 labelled" in err  # no traffic yet
+    assert "Traceback" not in out + err and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "train", "--spec", spec, "--data", "recent")
+    assert code == 2 and "'recent' is not one of" in err
     code, out, _ = run(capsys, "lineage", "1", "--spec", spec)
     assert code == 0 and "sha256:" in out and "cli test" in out
     code, out, _ = run(capsys, "lineage", "1", "--spec", spec, "--json")

@@ -61,6 +61,7 @@ def test_the_quick_demo_detects_and_mitigates_every_incident(
     assert drift["root_cause"] == "AGEP"
     assert any(a["action"] == "retrain" for a in report["actions"]), report["actions"]
     assert "retrain for incident" in out and "gate" in out
+    assert "trained on" in out and "labelled production predictions" in " ".join(out.split())
     assert {s["mode"] for s in report["stretches"]} == {"log", "http"}
     html = tmp_path / "demo" / "simulation" / "simulation.html"
     assert html.stat().st_size > 10_000 and str(html) in out.replace("\n", "")

@@ -117,10 +117,15 @@ def load_contract(spec: ServiceSpec, frame: pl.DataFrame, features: tuple[str, .
     return contract
 
 
-def time_split(spec: ServiceSpec, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Hold out the latest rows: ordered by ``split.order_by``, else time, else id column."""
+def time_split(
+    spec: ServiceSpec, frame: pl.DataFrame, *, in_order: bool = False
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Hold out the latest rows: ordered by ``split.order_by``, else time, else id column.
+
+    ``in_order``: the rows are already oldest first (production rows); keep their order.
+    """
     order = spec.data.split.order_by or spec.data.time_column or spec.data.id_column
-    if order is not None:
+    if order is not None and not in_order:
         if order not in frame.columns:
             raise DataError("data.split.order_by", order, "no such column in the data")
         frame = frame.sort(order, maintain_order=True)
@@ -153,6 +158,7 @@ def train(
     workspace: Workspace,
     *,
     frame: pl.DataFrame | None = None,
+    in_order: bool = False,
     reason: str = "",
     progress: Progress | None = None,
 ) -> TrainResult:
@@ -166,6 +172,9 @@ def train(
         Resolved settings, registry and store.
     frame
         Training rows; default: read the spec's data source.
+    in_order
+        ``frame`` is already oldest first (so the hold-out is its tail), as the rows of
+        :func:`~steadyml.services.retraining.training_data` are.
     reason
         Why this model is trained (recorded on the run and in the audit log).
     progress
@@ -194,7 +203,7 @@ def train(
             f"{first.message}); nothing was trained; report: {path}",
             details=report.to_dict(),
         )
-    train_rows, test_rows = time_split(spec, frame)
+    train_rows, test_rows = time_split(spec, frame, in_order=in_order)
     transform, transform_source = _transform(spec)
     say(f"fitting {spec.model.estimator} on {train_rows.height:,} rows")
     raw_inputs = train_rows.select(features)

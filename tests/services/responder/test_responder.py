@@ -16,7 +16,7 @@ from steadyml.errors import SpecError
 from steadyml.services.responder import ACTOR, CONSUMER, Responder
 from steadyml.services.workspace import Workspace
 from steadyml.spec import AlertRuleSpec, ServiceSpec
-from tests.services.responder.conftest import with_responses
+from tests.services.responder.conftest import edit_spec, with_responses
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 _METRIC = {"nan_output": "health.nan_rate", "schema_break": "quality.rejection_rate"}
@@ -243,6 +243,7 @@ def test_an_interrupted_claim_leaves_no_action_and_the_cursor_in_place(
 @pytest.mark.slow
 def test_retrain_trains_and_gates_but_promotes_only_when_allowed(project: ServiceSpec) -> None:
     spec = with_responses(project, {"on": "schema_break", "action": "retrain"})
+    spec = edit_spec(spec, "retrain", data="source")  # production rows: test_retrain_data.py
     with Workspace.open(spec, environ={}) as ws:
         responder = Responder(ws, clock=ManualClock(T0))
         incident = raise_incident(ws, T0, "schema_break")

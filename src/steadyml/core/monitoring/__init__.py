@@ -25,7 +25,12 @@ from steadyml.core.monitoring.incidents import (
     IncidentEvent,
     root_cause_hint,
 )
-from steadyml.core.monitoring.labelled import LabelSummary, OutcomeSummary, label_summary
+from steadyml.core.monitoring.labelled import (
+    LabelSummary,
+    OutcomeSummary,
+    label_summary,
+    label_targets,
+)
 from steadyml.core.monitoring.measurements import (
     Measurement,
     rate_measurement,
@@ -70,6 +75,7 @@ __all__ = [
     "default_rules",
     "evaluate",
     "label_summary",
+    "label_targets",
     "pack",
     "pane_start_expr",
     "parse_windows",

@@ -30,7 +30,7 @@ from steadyml.core.monitoring.summary import LAG_EDGES, numeric_summary
 from steadyml.core.profiles.numeric import NumericSummary
 from steadyml.spec import Task
 
-__all__ = ["MAX_SLICE_VALUES", "LabelSummary", "OutcomeSummary", "label_summary"]
+__all__ = ["MAX_SLICE_VALUES", "LabelSummary", "OutcomeSummary", "label_summary", "label_targets"]
 
 MAX_SLICE_VALUES = 50
 OVERALL = ""
@@ -142,7 +142,7 @@ class OutcomeSummary:
 
 def _binary_labels(frame: pl.DataFrame, classes: Sequence[str]) -> pl.Series:
     value = frame.get_column("value") if "value" in frame.columns else None
-    text = frame.get_column("value_str") if "value_str" in frame.columns else None
+    text = frame.get_column("value_str").cast(pl.String) if "value_str" in frame.columns else None
     label = pl.Series("y", [None] * frame.height, dtype=pl.Float64)
     if text is not None and len(classes) == 2:
         from_text = (
@@ -153,6 +153,64 @@ def _binary_labels(frame: pl.DataFrame, classes: Sequence[str]) -> pl.Series:
         valid = value.is_in([0.0, 1.0]).fill_null(False)
         label = pl.select(pl.when(valid).then(value).otherwise(label).alias("y")).get_column("y")
     return label
+
+
+def _class_names(frame: pl.DataFrame) -> pl.Series:
+    text = frame.get_column("value_str").cast(pl.String) if "value_str" in frame.columns else None
+    number = frame.get_column("value") if "value" in frame.columns else None
+    # a class sent as a number (2 for class "2") counts where no name was sent
+    from_number = None
+    if number is not None:
+        whole = number.cast(pl.Float64).round(0) == number.cast(pl.Float64)
+        as_int = number.cast(pl.Float64).cast(pl.Int64, strict=False).cast(pl.String)
+        from_number = pl.select(pl.when(whole).then(as_int).otherwise(None)).to_series()
+    if text is None:
+        text = from_number
+    elif from_number is not None:
+        text = text.fill_null(from_number)
+    return text if text is not None else pl.Series("y", [None] * frame.height, dtype=pl.String)
+
+
+def label_targets(frame: pl.DataFrame, task: Task | str, classes: Sequence[str]) -> pl.Series:
+    """The training target of each feedback label, read as monitoring reads it.
+
+    Parameters
+    ----------
+    frame
+        Feedback rows with ``value`` (number) and/or ``value_str`` (class name).
+    task
+        The model's task.
+    classes
+        Class names in the model's order (binary: negative, positive).
+
+    Returns
+    -------
+    polars.Series
+        Named ``target``: the class name (a string) for classifiers, the value for
+        regression; null where the label is not one of the classes or not a number.
+
+    Examples
+    --------
+    >>> rows = pl.DataFrame({"value": [1.0, 0.0, 7.0], "value_str": [None, None, None]})
+    >>> label_targets(rows, "binary_classification", ("no", "yes")).to_list()
+    ['yes', 'no', None]
+    """
+    task = Task(task)
+    if task is Task.REGRESSION:
+        if "value" not in frame.columns:
+            return pl.Series("target", [None] * frame.height, dtype=pl.Float64)
+        value = frame.get_column("value").cast(pl.Float64)
+        return pl.select(
+            pl.when(value.is_finite()).then(value).otherwise(None).alias("target")
+        ).to_series()
+    if task is Task.BINARY:
+        y = _binary_labels(frame, classes)
+        negative, positive = classes
+        names = pl.when(y == 1.0).then(pl.lit(positive)).when(y == 0.0).then(pl.lit(negative))
+        return pl.select(names.otherwise(None).cast(pl.String).alias("target")).to_series()
+    text = _class_names(frame)
+    known = text.is_in(list(classes)).fill_null(False)
+    return pl.select(pl.when(known).then(text).otherwise(None).alias("target")).to_series()
 
 
 def _slice_keys(frame: pl.DataFrame, column: str) -> pl.Series:
@@ -216,11 +274,7 @@ def label_summary(
         score = frame.get_column("prediction").cast(pl.Float64)
         valid = y.is_finite().fill_null(False) & score.is_finite().fill_null(False)
     else:
-        text = frame.get_column("value_str") if "value_str" in frame.columns else None
-        number = frame.get_column("value") if "value" in frame.columns else None
-        if text is None and number is not None:
-            text = number.cast(pl.Int64, strict=False).cast(pl.String)
-        y = text if text is not None else pl.Series("y", [None] * frame.height, dtype=pl.String)
+        y = _class_names(frame)
         score = frame.get_column("label_class").cast(pl.String)
         valid = y.is_in(list(classes)).fill_null(False) & score.is_not_null()
     keep = frame.filter(valid)

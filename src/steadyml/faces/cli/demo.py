@@ -193,6 +193,13 @@ def print_story(result: SimulationResult, out: Console) -> None:
     )
 
 
+_RETRAIN_DATA = {
+    "production": "labelled production predictions",
+    "both": "rows of the source and labelled production predictions",
+    "source": "rows of the spec's source",
+}
+
+
 def _retrain_lines(result: SimulationResult) -> list[str]:
     """What each automatic retrain did: the candidate, the gate verdict, promoted or not."""
     spec = load_spec(result.project / "steadyml.yaml")
@@ -214,9 +221,11 @@ def _retrain_lines(result: SimulationResult) -> list[str]:
             outcome = "not promoted: the spec says auto_promote: false (steadyml promote)"
         else:
             outcome = "not promoted: the gate refused it"
+        rows = _RETRAIN_DATA.get(str(evidence.get("data")), "rows")
         lines.append(
             f"retrain for incident #{entry.incident_id}: candidate v{evidence.get('candidate')}"
-            f" on {evidence.get('train_rows', 0):,} rows, gate {verdict}, {outcome}"
+            f" trained on {evidence.get('train_rows', 0):,} {rows}, gate {verdict} on the "
+            f"latest {evidence.get('test_rows', 0):,}, {outcome}"
         )
     return lines
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +15,7 @@ from rich.table import Table
 from steadyml.services.gate import GateReport, run_gate
 from steadyml.services.lineage import lineage
 from steadyml.services.promotion import AliasChange, promote, rollback
+from steadyml.services.retraining import training_data
 from steadyml.services.scaffold import write_scaffold
 from steadyml.services.training import TrainResult, train
 from steadyml.services.workspace import Workspace
@@ -108,16 +111,38 @@ def init_command(
     )
 
 
+class TrainData(StrEnum):
+    """Where ``steadyml train`` takes its rows from."""
+
+    source = "source"
+    production = "production"
+    both = "both"
+
+
 def train_command(
     spec: SpecOption = Path("steadyml.yaml"),
     reason: Annotated[str, typer.Option(help="Why this model is trained (recorded).")] = "",
+    data: Annotated[
+        TrainData,
+        typer.Option(
+            help="source: the spec's data; production: labelled predictions of the log over "
+            "retrain.window; both: the two together.",
+        ),
+    ] = TrainData.source,
 ) -> None:
     """Validate the data, train, evaluate, log to MLflow and register a candidate."""
     with _workspace(spec) as workspace:
         with console.status("training…") as status:
+            rows = training_data(
+                workspace.spec, workspace, now=datetime.now(UTC), choice=data.value
+            )
+            if rows.frame is not None:
+                console.print(f"training on {rows.production_rows:,} labelled production rows")
             result = train(
                 workspace.spec,
                 workspace,
+                frame=rows.frame,
+                in_order=rows.frame is not None,
                 reason=reason,
                 progress=status.update,
             )

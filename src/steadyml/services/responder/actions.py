@@ -9,8 +9,10 @@ run again after a crash between the effect and the record:
   responder clears it when the incident resolves.
 - ``rollback`` moves ``champion`` back to ``previous`` unless the audit log already
   holds a rollback for this incident; it is not undone automatically.
-- ``retrain`` trains a candidate on the spec's data, gates it against the champion and
-  promotes it only when the policy says ``auto_promote`` and the gate passed.
+- ``retrain`` trains a candidate on recent labelled production data (``retrain:`` in the
+  spec: the prediction log joined with its labels, or the source, or both), gates it
+  against the champion on the latest rows and promotes it only when the policy says
+  ``auto_promote`` and the gate passed.
 - ``page`` hands a notification to the sinks.
 """
 
@@ -160,16 +162,26 @@ class Executors:
         """Train a candidate, gate it, promote it only if allowed and passed."""
         from steadyml.services.gate import run_gate
         from steadyml.services.promotion import promote
+        from steadyml.services.retraining import training_data
         from steadyml.services.training import train
 
         spec = self.workspace.spec
         reason = f"retrain for incident #{record.incident_id} ({record.incident_type})"
         try:
-            trained = train(spec, self.workspace, reason=reason)
+            data = training_data(spec, self.workspace, now=self.responses.clock.now())
+            trained = train(
+                spec,
+                self.workspace,
+                frame=data.frame,
+                in_order=data.frame is not None,
+                reason=reason,
+            )
             report = run_gate(self.workspace, candidate=trained.version)
             result: dict[str, Any] = {
                 "candidate": trained.version,
+                **data.describe(),
                 "train_rows": trained.train_rows,
+                "test_rows": trained.test_rows,
                 "gate_passed": report.passed,
                 "promoted": False,
             }

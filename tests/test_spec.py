@@ -85,6 +85,25 @@ def test_spec_errors_name_key_and_fix(raw: dict[str, Any], key: str, fix: str) -
     assert key in info.value.one_line()
 
 
+@pytest.mark.parametrize(
+    ("value", "fix"),
+    [
+        ("-5s", "write it like '500ms', '30s'"),
+        ("soon", "write it like '500ms', '30s'"),
+        ("0s", "must be a positive duration"),
+        (0, "valid string"),
+    ],
+)
+def test_a_bad_seal_interval_is_refused_naming_key_value_and_fix(value: object, fix: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(minimal(deployment={"seal_interval": value}))
+    assert info.value.field == "deployment.seal_interval"
+    assert info.value.value == value
+    assert fix in info.value.fix
+    assert "deployment.seal_interval" in info.value.one_line()
+    assert repr(value) in info.value.one_line()
+
+
 def test_unknown_key_error_shows_the_value() -> None:
     with pytest.raises(SpecError) as info:
         parse_spec(minimal(model={"estimator": "lightgbm", "lerning_rate": 0.1}))

@@ -3,44 +3,11 @@
 #
 # The peers pin older pandas / numpy than steadyml, so each lives in its own environment
 # and is never added to steadyml's pyproject.toml or uv.lock. steadyml and the scipy
-# baseline run in the project environment (`uv run`).
-#
-# pandas is held below 3: the peers' releases are developed and tested against pandas 2.
-# nannyml 0.13.1 imports statsmodels without declaring it.
+# baseline run in the project environment (`uv run`). The pins and the set-up are in
+# ../peer_envs.sh, shared with the detection benchmark.
 #
 # Usage: bash benchmarks/drift/setup_envs.sh [evidently|nannyml|whylogs ...]
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-python="${BENCH_PYTHON:-3.11}"
-
-declare -A pins=(
-  [evidently]="evidently==0.7.23 pandas<3 pyarrow"
-  [nannyml]="nannyml==0.13.1 pandas<3 pyarrow statsmodels"
-  [whylogs]="whylogs[viz]==1.6.4 pandas<3 pyarrow"
-)
-
-tools=("$@")
-if [ ${#tools[@]} -eq 0 ]; then
-  tools=(evidently nannyml whylogs)
-fi
-
-status=0
-for tool in "${tools[@]}"; do
-  spec="${pins[$tool]:-}"
-  if [ -z "$spec" ]; then
-    echo "unknown tool: $tool (use evidently, nannyml or whylogs)" >&2
-    exit 2
-  fi
-  venv="$here/.venv-$tool"
-  echo "== $tool: $spec -> $venv"
-  if [ ! -x "$venv/bin/python" ]; then
-    uv venv --quiet --python "$python" "$venv"
-  fi
-  # shellcheck disable=SC2086
-  if ! uv pip install --quiet --python "$venv/bin/python" $spec; then
-    echo "!! installing $tool failed" >&2
-    status=1
-  fi
-done
-exit $status
+exec bash "$here/../peer_envs.sh" "$here" "evidently nannyml whylogs" "$@"

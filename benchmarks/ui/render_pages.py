@@ -26,7 +26,7 @@ import sqlite3
 import statistics
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -113,6 +113,29 @@ def fill_coarser(cursor: Any, days: int, windows: tuple[str, ...]) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _Window:
+    """One 5-minute window of 3,000 rows of a model version: its ``metric_points`` rows."""
+
+    start: str
+    version: str
+    updated: str
+
+    def point(
+        self,
+        metric: str,
+        subject: str,
+        value: float,
+        status: str | None,
+        *,
+        bounds: tuple[float, float] | None = None,
+    ) -> tuple[object, ...]:
+        """A point of the window; its interval is the value -20 % / +20 % unless ``bounds``."""
+        low, high = bounds if bounds is not None else (value * 0.8, value * 1.2)
+        return (SERVICE, self.version, "5m", self.start, metric, subject, value, low, high,
+                status, 3000, self.updated)  # fmt: skip
+
+
 def fill_points(store: Store, days: int, features: int, sizes: tuple[str, ...]) -> int:
     """Write the metric series in one transaction with ``executemany``; the number of points.
 
@@ -156,41 +179,11 @@ def fill_points(store: Store, days: int, features: int, sizes: tuple[str, ...]) 
             for i, w in enumerate(span):
                 start = _stamp(T0 + w * STEP)
                 version = "1" if w < switch else "2"
-                value = float(rows_volume[i])
-                rows.append(
-                    (
-                        SERVICE,
-                        "*",
-                        "5m",
-                        start,
-                        "volume.rows",
-                        "",
-                        value,
-                        value * 0.8,
-                        value * 1.2,
-                        None,
-                        3000,
-                        updated,
-                    )
-                )
+                window = _Window(start, version, updated)
+                volume = _Window(start, "*", updated)
+                rows.append(volume.point("volume.rows", "", float(rows_volume[i]), None))
                 for (metric, _), rate in zip(health, rates[i], strict=True):
-                    value = float(rate)
-                    rows.append(
-                        (
-                            SERVICE,
-                            version,
-                            "5m",
-                            start,
-                            metric,
-                            "",
-                            value,
-                            value * 0.8,
-                            value * 1.2,
-                            "ok",
-                            3000,
-                            updated,
-                        )
-                    )
+                    rows.append(window.point(metric, "", float(rate), "ok"))
                 effect_row = effects[i] + np.where(
                     (np.arange(features) == 0) & (w > switch), 0.2, 0.0
                 )
@@ -198,70 +191,14 @@ def fill_points(store: Store, days: int, features: int, sizes: tuple[str, ...]) 
                     names, effect_row.tolist(), nulls[i].tolist(), strict=True
                 ):
                     status = "drift" if effect > 0.15 else "ok"
-                    rows.append(
-                        (
-                            SERVICE,
-                            version,
-                            "5m",
-                            start,
-                            "drift.effect",
-                            name,
-                            effect,
-                            effect * 0.8,
-                            effect * 1.2,
-                            status,
-                            3000,
-                            updated,
-                        )
-                    )
-                    rows.append(
-                        (
-                            SERVICE,
-                            version,
-                            "5m",
-                            start,
-                            "drift.psi",
-                            name,
-                            effect * 2,
-                            effect * 1.6,
-                            effect * 2.4,
-                            "ok",
-                            3000,
-                            updated,
-                        )
-                    )
-                    rows.append(
-                        (
-                            SERVICE,
-                            version,
-                            "5m",
-                            start,
-                            "quality.null_rate",
-                            name,
-                            null,
-                            null * 0.8,
-                            null * 1.2,
-                            "ok",
-                            3000,
-                            updated,
-                        )
-                    )
-                    rows.append(
-                        (
-                            SERVICE,
-                            version,
-                            "5m",
-                            start,
-                            "quality.type_error_rate",
-                            name,
-                            0.0,
-                            0.0,
-                            0.0,
-                            "ok",
-                            3000,
-                            updated,
-                        )
-                    )
+                    rows += [
+                        window.point("drift.effect", name, effect, status),
+                        window.point(
+                            "drift.psi", name, effect * 2, "ok", bounds=(effect * 1.6, effect * 2.4)
+                        ),
+                        window.point("quality.null_rate", name, null, "ok"),
+                        window.point("quality.type_error_rate", name, 0.0, "ok"),
+                    ]
             cursor.executemany(sql, rows)
             total += len(rows)
             cursor.executemany(profile_sql, summaries(rng, span, switch))

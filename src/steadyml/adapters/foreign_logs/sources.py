@@ -12,10 +12,11 @@ microseconds since the epoch (UTC) for a timestamp column, the value itself for 
 from __future__ import annotations
 
 import glob
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import polars as pl
 import sqlalchemy as sa
@@ -136,6 +137,69 @@ def _settle(frame: pl.DataFrame, limit: int) -> tuple[pl.DataFrame, bool]:
     return frame.filter(pl.col(WATERMARK) == last), True
 
 
+_Condition_co = TypeVar("_Condition_co", covariant=True)
+
+
+class _Ordered(Protocol[_Condition_co]):
+    """A column that compares into a condition: a Polars expression or a SQL column."""
+
+    def __gt__(self, other: Any, /) -> _Condition_co: ...
+
+    def __le__(self, other: Any, /) -> _Condition_co: ...
+
+
+@dataclass(frozen=True)
+class _Page:
+    """One read of a foreign table: rows with ``after < watermark <= until``, at most ``limit``.
+
+    Every source reads a page the same way: it keeps the rows in the page's range
+    (:meth:`conditions`), reads :attr:`size` rows at most in watermark order, adds
+    :data:`WATERMARK` and hands them to :meth:`cut`.
+    """
+
+    after: int | None
+    until: int | None
+    limit: int
+
+    @property
+    def size(self) -> int:
+        """Rows to read: one more than the limit shows whether more are waiting."""
+        return self.limit + 1
+
+    def conditions(
+        self, column: _Ordered[_Condition_co], temporal: bool, aware: bool
+    ) -> list[_Condition_co]:
+        """The range of the page on ``column`` (a datetime bound for a timestamp column)."""
+        found: list[_Condition_co] = []
+        if self.after is not None:
+            found.append(column > _bound(self.after, temporal, aware))
+        if self.until is not None:
+            found.append(column <= _bound(self.until, temporal, aware))
+        return found
+
+    def cut(
+        self,
+        frame: pl.DataFrame,
+        skipped: list[tuple[str, str]] | None = None,
+        whole: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    ) -> ForeignRead:
+        """The page's rows from ``frame`` (with :data:`WATERMARK`, or empty).
+
+        ``whole``, when given, reads again every row of the one watermark value that
+        fills the page alone (it gets that value's rows read so far).
+        """
+        skipped = [] if skipped is None else skipped
+        if frame.height == 0:
+            return ForeignRead(pl.DataFrame(), self.after, skipped)
+        frame, full = _settle(frame, self.limit)
+        if whole is not None and full and frame.height >= self.limit:
+            frame = whole(frame)
+            if frame.height == 0:
+                return ForeignRead(pl.DataFrame(), self.after, skipped)
+        watermark = int(frame.get_column(WATERMARK).max())  # type: ignore[arg-type]
+        return ForeignRead(frame, watermark, skipped, full)
+
+
 class ParquetSource:
     """Parquet files: one file, every ``*.parquet`` under a directory, or a glob.
 
@@ -178,6 +242,7 @@ class ParquetSource:
         limit: int,
     ) -> ForeignRead:
         """Rows after ``after`` (see :class:`ForeignSource`); unreadable files skipped."""
+        page = _Page(after, until, limit)
         parts: list[pl.DataFrame] = []
         skipped: list[tuple[str, str]] = []
         for path in self.files():
@@ -186,24 +251,18 @@ class ParquetSource:
                 dtype = scan.collect_schema()[watermark_column]
                 temporal = dtype.is_temporal()
                 aware = isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
-                wm = pl.col(watermark_column)
-                if after is not None:
-                    scan = scan.filter(wm > pl.lit(_bound(after, temporal, aware)))
-                if until is not None:
-                    scan = scan.filter(wm <= pl.lit(_bound(until, temporal, aware)))
+                for condition in page.conditions(pl.col(watermark_column), temporal, aware):
+                    scan = scan.filter(condition)
                 present = [c for c in columns if c in scan.collect_schema()]
-                part = scan.select(present).sort(watermark_column).head(limit + 1).collect()
+                part = scan.select(present).sort(watermark_column).head(page.size).collect()
             except (OSError, KeyError, pl.exceptions.PolarsError) as exc:
                 reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
                 skipped.append((str(path), reason or type(exc).__name__))
                 continue
             if part.height:
                 parts.append(_with_watermark(part, watermark_column))
-        if not parts:
-            return ForeignRead(pl.DataFrame(), after, skipped)
-        frame = pl.concat(parts, how="diagonal_relaxed")
-        frame, full = _settle(frame, limit)
-        return ForeignRead(frame, int(frame.get_column(WATERMARK).max()), skipped, full)  # type: ignore[arg-type]
+        frame = pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
+        return page.cut(frame, skipped)
 
     def lookup(
         self,
@@ -338,36 +397,31 @@ class PostgresSource:
         limit: int,
     ) -> ForeignRead:
         """Rows after ``after`` (see :class:`ForeignSource`), one range query."""
+        page = _Page(after, until, limit)
         table = self.table()
         wm = table.c[watermark_column]
         temporal = _sa_kind(wm.type) == "temporal"
         aware = bool(getattr(wm.type, "timezone", False))
         query = sa.select(*self._select(table, columns)).order_by(wm)
-        if after is not None:
-            query = query.where(wm > _bound(after, temporal, aware))
-        if until is not None:
-            query = query.where(wm <= _bound(until, temporal, aware))
+        for condition in page.conditions(wm, temporal, aware):
+            query = query.where(condition)
         try:
             with self.engine.connect() as connection:
-                frame = pl.read_database(query.limit(limit + 1), connection)
+
+                def whole(rows: pl.DataFrame) -> pl.DataFrame:
+                    value = rows.item(0, watermark_column)
+                    found = pl.read_database(query.where(wm == value), connection)
+                    return _with_watermark(found, watermark_column)
+
+                frame = pl.read_database(query.limit(page.size), connection)
                 frame = _with_watermark(frame, watermark_column) if frame.height else frame
-                if frame.height > limit:
-                    frame, full = _settle(frame, limit)
-                    if frame.height and frame.height >= limit:  # one value fills the limit
-                        value = frame.item(0, watermark_column)
-                        frame = pl.read_database(query.where(wm == value), connection)
-                        frame = _with_watermark(frame, watermark_column)
-                else:
-                    full = False
+                return page.cut(frame, whole=whole)
         except sa.exc.SQLAlchemyError as exc:
             raise ForeignSourceUnavailable(
                 "monitors.source.url",
                 self.engine.url.render_as_string(hide_password=True),
                 f"cannot read the table ({type(exc).__name__}); it is retried",
             ) from None
-        if frame.height == 0:
-            return ForeignRead(pl.DataFrame(), after)
-        return ForeignRead(frame, int(frame.get_column(WATERMARK).max()), [], full)  # type: ignore[arg-type]
 
     def lookup(
         self,

@@ -38,6 +38,7 @@ from steadyml.services.monitoring.partials import feedback_partials, prediction_
 from steadyml.services.monitoring.references import BundleReferences, ReferenceProvider
 from steadyml.services.monitoring.segments import LogBatch, RequestIndex, read_new
 from steadyml.services.monitoring.windowing import Windowing
+from steadyml.services.rounds import run_rounds
 from steadyml.services.workspace import Workspace
 from steadyml.spec import ServiceSpec
 
@@ -381,24 +382,13 @@ class Monitor:
         ``on_error`` and retried at the next round: monitoring never stops silently.
         Returns the number of rounds run.
         """
-        stop = stop or threading.Event()
-        rounds = 0
-        while not stop.is_set() and (max_rounds is None or rounds < max_rounds):
-            rounds += 1
-            try:
-                report = self.run_once()
-            except SteadyError as exc:
-                _log.warning("monitor round failed: %s", exc.one_line())
-                if on_error is not None:
-                    on_error(exc)
-            except Exception as exc:  # never let the loop die
-                _log.exception("monitor round failed")
-                if on_error is not None:
-                    on_error(exc)
-            else:
-                if on_pass is not None:
-                    on_pass(report)
-            if max_rounds is not None and rounds >= max_rounds:
-                break
-            stop.wait(interval)
-        return rounds
+        return run_rounds(
+            self.run_once,
+            interval,
+            log=_log,
+            failed="monitor round failed",
+            stop=stop,
+            on_round=on_pass,
+            on_error=on_error,
+            max_rounds=max_rounds,
+        )

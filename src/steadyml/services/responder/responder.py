@@ -44,6 +44,7 @@ from steadyml.services.responder.actions import (
     default_notification,
 )
 from steadyml.services.responder.policies import ACTIONS, Policy, compile_policies
+from steadyml.services.rounds import run_rounds
 from steadyml.services.workspace import Workspace
 
 __all__ = ["CONSUMER", "Responder", "RoundReport"]
@@ -383,24 +384,13 @@ class Responder:
         A failing round (database down, registry down) is logged, reported to
         ``on_error`` and retried next round. Returns the number of rounds run.
         """
-        stop = stop or threading.Event()
-        rounds = 0
-        while not stop.is_set() and (max_rounds is None or rounds < max_rounds):
-            rounds += 1
-            try:
-                report = self.run_once()
-            except SteadyError as exc:
-                _log.warning("responder round failed: %s", exc.one_line())
-                if on_error is not None:
-                    on_error(exc)
-            except Exception as exc:  # never let the loop die
-                _log.exception("responder round failed")
-                if on_error is not None:
-                    on_error(exc)
-            else:
-                if on_round is not None:
-                    on_round(report)
-            if max_rounds is not None and rounds >= max_rounds:
-                break
-            stop.wait(interval)
-        return rounds
+        return run_rounds(
+            self.run_once,
+            interval,
+            log=_log,
+            failed="responder round failed",
+            stop=stop,
+            on_round=on_round,
+            on_error=on_error,
+            max_rounds=max_rounds,
+        )

@@ -91,7 +91,8 @@ def test_spec_errors_name_key_and_fix(raw: dict[str, Any], key: str, fix: str) -
         ("-5s", "write it like '500ms', '30s'"),
         ("soon", "write it like '500ms', '30s'"),
         ("0s", "must be a positive duration"),
-        (0, "valid string"),
+        (0, "has no unit; write a duration like '500ms', '30s'"),
+        (2.5, "has no unit"),
     ],
 )
 def test_a_bad_seal_interval_is_refused_naming_key_value_and_fix(value: object, fix: str) -> None:

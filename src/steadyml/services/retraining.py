@@ -22,7 +22,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,6 +41,8 @@ from steadyml.spec import ServiceSpec
 __all__ = ["TrainingData", "production_rows", "training_data"]
 
 DataChoice = Literal["production", "source", "both"]
+#: Predictions are read a day at a time, newest first, until ``max_rows`` are found.
+CHUNK = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,8 @@ def production_rows(
         The serving model: its contract names the input columns, its classes say how a
         label reads, its training data types the target.
     start, end
-        The event-time range of the predictions; labels received before ``end`` count.
+        The event-time range of the predictions; labels with an event time in
+        ``[start, end)`` count (a label comes after its prediction).
     max_rows
         Keep at most this many rows, the most recent.
 
@@ -109,36 +112,62 @@ def production_rows(
     polars.DataFrame
         The contract's input columns and the target column.
     """
-    label_name = spec.labels.name or spec.data.target
     inputs = list(champion.contract.names)
     target_name = spec.data.target
     target_dtype = champion.holdout().schema[target_name]
-    logged = read_predictions(root, spec.service, start, end)
-    if "inputs" not in logged.collect_schema().names():  # nothing logged in the window
+    parts: list[pl.DataFrame] = []
+    found = 0
+    stop = end
+    while stop > start and found < max_rows:  # newest day first: memory stays one day
+        begin = max(start, stop - CHUNK)
+        part = _labelled(spec, root, champion, begin=begin, stop=stop, end=end)
+        if part.height:
+            parts.append(part)
+            found += part.height
+        stop = begin
+    if not parts:
         schema = dict.fromkeys(inputs, pl.Null)
         return pl.DataFrame(schema=schema).with_columns(
             pl.lit(None, target_dtype).alias(target_name)
         )
+    rows = pl.concat(parts[::-1], how="vertical_relaxed").tail(max_rows)
+    typed = _as_target(rows.get_column(target_name), target_dtype)
+    return rows.with_columns(typed).select([*inputs, target_name])
+
+
+def _labelled(
+    spec: ServiceSpec,
+    root: Path,
+    champion: ModelBundle,
+    *,
+    begin: datetime,
+    stop: datetime,
+    end: datetime,
+) -> pl.DataFrame:
+    """The labelled rows of predictions in ``[begin, stop)``, labels received before
+    ``end``; the target as class names (or values), oldest first."""
+    logged = read_predictions(root, spec.service, begin, stop)
+    if "inputs" not in logged.collect_schema().names():  # nothing logged in the range
+        return pl.DataFrame()
     flags_clear = pl.col("flags").is_null() | (pl.col("flags").list.len() == 0)
     answered = logged.filter(
         (pl.col("status") == "ok") & flags_clear & pl.col("inputs").is_not_null()
     ).select("request_id", "event_time", "inputs")
-    labels = latest_feedback(read_feedback(root, spec.service, None, end), label_name, "label")
+    label_name = spec.labels.name or spec.data.target
+    feedback = read_feedback(root, spec.service, begin, end)
+    labels = latest_feedback(feedback, label_name, "label")
     joined = (
         answered.join(labels.select("request_id", "value", "value_str"), on="request_id")
         .sort("event_time", "request_id")
         .collect()
     )
     target = label_targets(joined, champion.task, champion.predictor.classes)
-    typed = _as_target(target, target_dtype).alias(target_name)
-    rows = (
-        joined.with_columns(typed)
+    return (
+        joined.with_columns(target.alias(spec.data.target))
         .filter(target.is_not_null())
-        .tail(max_rows)
         .unnest("inputs")
-        .select([*inputs, target_name])
+        .select([*champion.contract.names, spec.data.target])
     )
-    return rows
 
 
 def _source_rows(spec: ServiceSpec, columns: list[str]) -> pl.DataFrame:

@@ -20,6 +20,7 @@ from steadyml.core.clock import ManualClock
 from steadyml.core.monitoring import label_targets
 from steadyml.datasets import FEATURES, NUMERIC_FEATURES, TARGET
 from steadyml.errors import DataError, SpecError
+from steadyml.services import retraining
 from steadyml.services.bundles import load_bundle
 from steadyml.services.monitoring import log_root
 from steadyml.services.responder import Responder
@@ -127,9 +128,12 @@ def retrain_project(project: ServiceSpec) -> ServiceSpec:
     return edit_spec(spec, "retrain", window="2h", min_rows=200)
 
 
+@pytest.mark.parametrize("chunk", [timedelta(days=1), timedelta(minutes=17)])
 def test_the_rows_are_the_answered_unflagged_labelled_predictions_of_the_window(
-    retrain_project: ServiceSpec,
+    retrain_project: ServiceSpec, chunk: timedelta, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Read in one piece or in 17-minute pieces (newest first), the rows are the same."""
+    monkeypatch.setattr(retraining, "CHUNK", chunk)
     with Workspace.open(retrain_project, environ={}) as ws:
         logged = _write(retrain_project, ws)
         data = training_data(retrain_project, ws, now=NOW)
@@ -144,7 +148,10 @@ def test_the_rows_are_the_answered_unflagged_labelled_predictions_of_the_window(
     assert data.describe()["window_start"] == (NOW - timedelta(hours=2)).isoformat()
 
 
-def test_max_rows_keeps_the_most_recent(retrain_project: ServiceSpec) -> None:
+def test_max_rows_keeps_the_most_recent(
+    retrain_project: ServiceSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retraining, "CHUNK", timedelta(minutes=10))  # stops after ~3 pieces
     spec = edit_spec(retrain_project, "retrain", max_rows=300)
     with Workspace.open(spec, environ={}) as ws:
         logged = _write(spec, ws)

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 import pytest
 
+from steadyml.services.monitoring import StaticReferences
 from tests.core.monitoring.helpers import T0
-from tests.services.monitoring.conftest import WINDOW, Rig
+from tests.services.monitoring.conftest import WINDOW, Rig, Trained
 
 Frame = pl.DataFrame
 
@@ -162,6 +164,41 @@ def test_a_kpi_drop_is_an_incident(rig: Rig) -> None:
     assert ("kpi_drop", "converted") in {(a.rule, a.subject) for a in report.fired}
     [incident] = rig.incidents("open")
     assert incident.incident_type == "kpi_drop"
+
+
+def test_a_new_version_that_converts_less_is_a_kpi_drop_against_the_service_baseline(
+    trained: Trained, tmp_path: Path
+) -> None:
+    """No fixed baseline: a version promoted a minute ago has no KPI history of its own;
+    it is measured against what the service converted before it."""
+    kpi = trained.spec.monitors.kpi
+    assert kpi is not None
+    monitors = trained.spec.monitors.model_copy(
+        update={"kpi": kpi.model_copy(update={"baseline": None, "baseline_windows": 3})}
+    )
+    rig = Rig(trained, tmp_path, trained.spec.model_copy(update={"monitors": monitors}))
+    rig.references = StaticReferences({rig.version: trained.reference, "99": trained.reference})
+    try:
+        rng = np.random.default_rng(1)
+        fired: set[tuple[str, str, str]] = set()
+        for i in range(7):  # v1 converts half the time; v99, promoted at 00:20, a quarter
+            version, rate = (rig.version, 0.5) if i < 4 else ("99", 0.25)
+            frame = rig.records(i, 1).with_columns(model_version=pl.lit(version))
+            rig.write(frame)
+            outcomes = (rng.random(frame.height) < rate).astype(float)
+            rig.feedback(frame, kind="outcome", values=outcomes, delay=timedelta(minutes=1))
+            report = rig.run(T0 + (i + 1) * WINDOW + timedelta(minutes=2))
+            fired |= {(a.rule, a.subject, a.model_version) for a in report.fired}
+        assert ("kpi_drop", "converted", "99") in fired, fired
+        changes = rig.monitor_store.metric_series(
+            "employment", "kpi.change", window="5m", subject="converted", version="99"
+        )
+        # against the service's last 3 windows: v1's half first, then a baseline that
+        # takes in v99's own windows as they become the service's past
+        assert len(changes) == 3 and (changes[0].value or 0) < -0.4
+        assert all(c.status == "drift" for c in changes)
+    finally:
+        rig.close()
 
 
 def test_an_incident_resolves_after_clear_windows(rig: Rig) -> None:

@@ -265,8 +265,10 @@ class Windowing:
             reference = self.references.get(version) if version != ALL_VERSIONS else None
             baseline = None
             if kpi is not None and window.label == kpi_label and version != ALL_VERSIONS:
-                history = self._history(window, version, "kpi.value", start, kpi.baseline_windows)
-                baseline = kpi_baseline(kpi, [v for _, v in history])
+                # the KPI is the service's: a version promoted a minute ago is measured
+                # against what the service converted before it, whatever version served
+                history = self._service_kpi(window, start, kpi.baseline_windows)
+                baseline = kpi_baseline(kpi, history)
             try:
                 found = run_checks(
                     data,
@@ -355,6 +357,19 @@ class Windowing:
         first = start - count * window.step
         points = self.tx.series(window.label, [metric], first, start - window.step, [version])
         return [(p.window_start, p.value) for p in points if p.value is not None]
+
+    def _service_kpi(self, window: WindowSpec, start: datetime, count: int) -> list[float]:
+        """The KPI of the ``count`` windows before ``start``, over every version (each
+        window's versions weighted by their events), oldest first."""
+        first = start - count * window.step
+        points = self.tx.series(window.label, ["kpi.value"], first, start - window.step)
+        sums: dict[datetime, list[float]] = {}
+        for p in points:
+            if p.value is not None and p.n > 0:
+                total = sums.setdefault(p.window_start, [0.0, 0.0])
+                total[0] += p.value * p.n
+                total[1] += p.n
+        return [value / n for _, (value, n) in sorted(sums.items())]
 
     def _correlations(
         self, window: WindowSpec, version: str, start: datetime, current: Sequence[Measurement]

@@ -36,7 +36,7 @@ from steadyml.services.monitoring.alerting import Alerting
 from steadyml.services.monitoring.foreign import ForeignLog
 from steadyml.services.monitoring.partials import feedback_partials, prediction_partials
 from steadyml.services.monitoring.references import BundleReferences, ReferenceProvider
-from steadyml.services.monitoring.segments import LogBatch, RequestIndex, read_new
+from steadyml.services.monitoring.segments import LogBatch, RequestIndex, index_rows, read_new
 from steadyml.services.monitoring.windowing import Windowing
 from steadyml.services.rounds import run_rounds
 from steadyml.services.workspace import Workspace
@@ -183,8 +183,14 @@ class Monitor:
         self.seed = seed
         #: Another server's prediction table, read instead of the log (``monitors.source``).
         self.foreign = ForeignLog(spec, references) if spec.monitors.source else None
-        #: Hashed request ids of the prediction segments read, for the feedback join.
-        self.request_index = RequestIndex()
+        #: Hashed request ids of the prediction segments read, for the feedback join:
+        #: room for the label window (``labels.max_delay``) at the expected rate.
+        self.request_index = RequestIndex(
+            index_rows(
+                spec.deployment.expected_throughput_rps,
+                parse_duration(spec.labels.max_delay).total_seconds(),
+            )
+        )
         #: Drift measurements of windows whose profiles did not change since checked.
         self.drift_memo: DriftMemo | None = DriftMemo()
         #: Runs after every :meth:`run_once` (the responder); its failure is logged only.

@@ -31,7 +31,15 @@ import pyarrow.parquet as pq
 from steadyml.adapters.predlog import FEEDBACK, PREDICTIONS, Segment, SegmentCursor, list_segments
 from steadyml.adapters.predlog.layout import hour_key, scan_sealed
 
-__all__ = ["REQUIRED", "WATERMARK_KEY", "LogBatch", "RequestIndex", "read_new", "read_range"]
+__all__ = [
+    "REQUIRED",
+    "WATERMARK_KEY",
+    "LogBatch",
+    "RequestIndex",
+    "index_rows",
+    "read_new",
+    "read_range",
+]
 
 REQUIRED = {
     PREDICTIONS: ("request_id", "event_time", "status"),
@@ -41,8 +49,25 @@ _TS = pa.timestamp("us", tz="UTC")
 #: The cursor position that holds a foreign table's watermark.
 WATERMARK_KEY = "watermark"
 _TIME_COLUMNS = ("event_time", "received_at")
-#: Request ids a :class:`RequestIndex` keeps by default (8 bytes each: 32 MB).
+#: Request ids a :class:`RequestIndex` keeps at least (4 bytes each: 16 MB) ...
 INDEX_ROWS = 4_000_000
+#: ... and at most (256 MB), whatever the label window holds.
+INDEX_ROWS_MAX = 64_000_000
+
+
+def index_rows(expected_rps: float, max_delay_seconds: float) -> int:
+    """Room for every request id of the label window at the expected rate, plus a quarter.
+
+    A join looks ids up in every segment of the last ``labels.max_delay``; an index
+    smaller than that window evicts, on every pass, the segments the next pass needs.
+
+    Examples
+    --------
+    >>> index_rows(27, 7 * 86400)  # 2.3M requests a day, labels up to a week late
+    20412000
+    """
+    wanted = int(expected_rps * max_delay_seconds * 1.25)
+    return min(max(wanted, INDEX_ROWS), INDEX_ROWS_MAX)
 
 
 @dataclass
@@ -128,9 +153,14 @@ def _read(path: Path, table_name: str, columns: Sequence[str] | None = None) -> 
 
 
 def hash_ids(ids: pa.Array | pa.ChunkedArray | Sequence[str]) -> np.ndarray:
-    """Sorted distinct 64-bit hashes of request ids (stable within one process)."""
+    """Sorted distinct 32-bit hashes of request ids (stable within one process).
+
+    32 bits are plenty to rule a segment out: with 3,000 wanted ids and a segment of
+    10,000, a false match (the segment read for nothing) has odds below 1 in 100.
+    """
     series = pl.Series(ids, dtype=pl.String) if isinstance(ids, Sequence) else pl.Series(ids)
-    return np.unique(series.hash(seed=0).to_numpy())
+    wide = series.hash(seed=0).to_numpy()
+    return np.unique((wide ^ (wide >> np.uint64(32))).astype(np.uint32))
 
 
 def _any_common(sorted_a: np.ndarray, sorted_b: np.ndarray) -> bool:
@@ -160,7 +190,7 @@ class RequestIndex:
     """Hashed request ids of sealed prediction segments, to read only those a join needs.
 
     Sealed segments never change. For each segment the monitor reads, the index keeps
-    the sorted 64-bit hashes of its request ids (8 bytes a record) and its schema; a
+    the sorted 32-bit hashes of its request ids (4 bytes a record) and its schema; a
     segment none of whose hashes is wanted holds none of the wanted ids and is not read
     again (a matching hash may be a collision: the ids themselves are compared after
     reading). A segment not yet indexed is indexed from its ``request_id`` column

@@ -1,8 +1,10 @@
 """``steadyml serve``: the prediction service on uvicorn (uvloop and httptools when present).
 
 SIGTERM (or Ctrl-C) stops accepting connections, lets in-flight requests finish, flushes
-and seals the prediction log, and exits 0. With ``--workers N`` uvicorn runs N worker
-processes on one port; each writes the shared log directory under its own worker id.
+and seals the prediction log, and exits 0. With ``--workers N``, N uvicorn worker
+processes serve one port, each on a socket of its own (``SO_REUSEPORT``: the kernel
+spreads the connections, see :mod:`steadyml.services.serving.workers`); each writes the
+shared log directory under its own worker id.
 
 Each worker runs with one Polars thread and one OpenMP (LightGBM) thread unless the
 environment says otherwise (:data:`WORKER_THREADS`): a micro-batch is small, and thread
@@ -110,20 +112,15 @@ def serve_command(
         "http": "httptools" if _installed("httptools") else "h11",
         "log_level": log_level,
         "timeout_graceful_shutdown": 30,
-        # a worker imports MLflow and loads the model before it answers health checks
-        "timeout_worker_healthcheck": 120,
     }
     for variable, threads in WORKER_THREADS.items():
         os.environ.setdefault(variable, threads)
     if count > 1:
-        # uvicorn's supervisor spawns workers that re-import the main module: exec the
-        # lean ``python -m uvicorn`` so that they do not import the whole CLI first
-        argv = [sys.executable, "-m", "uvicorn", _FACTORY, "--factory"]
-        for key, value in options.items():
-            argv += [f"--{key.replace('_', '-')}", str(value)]
-        argv += ["--workers", str(count), "--no-server-header"]
-        argv.append("--access-log" if access_log else "--no-access-log")
-        os.execv(sys.executable, argv)  # noqa: S606 - argv built from validated options
+        # one socket per worker (SO_REUSEPORT): the kernel spreads the connections
+        from steadyml.services.serving.workers import WorkerPool
+
+        options |= {"access_log": access_log, "server_header": False}
+        raise typer.Exit(WorkerPool(_FACTORY, options, count).run())
     options["access_log"] = access_log
     # one worker: this module alone, in a fresh interpreter (see the module docstring)
     argv = [sys.executable, "-m", _MODULE, json.dumps(options)]

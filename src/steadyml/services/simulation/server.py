@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 import signal
 import socket
@@ -59,6 +60,9 @@ def app_from_environment() -> ServingApp:
     return create_app(load_spec(path), clock=clock, simulation=True)
 
 
+_WORKER_POOL = "steadyml.services.serving.workers"  # run as a module: not imported here
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -103,12 +107,14 @@ class SimulationServer:
         }
         loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
         http = "httptools" if importlib.util.find_spec("httptools") else "h11"
-        command = [
-            sys.executable, "-m", "uvicorn", f"{__name__}:app_from_environment", "--factory",
-            "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
-            "--loop", loop, "--http", http, "--log-level", "warning", "--no-access-log",
-            "--timeout-graceful-shutdown", "30",
-        ]  # fmt: skip
+        options = {
+            "host": "127.0.0.1", "port": self.port, "loop": loop, "http": http,
+            "log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 30,
+        }  # fmt: skip
+        factory = f"{__name__}:app_from_environment"
+        plan = {"factory": factory, "options": options, "count": self.workers}
+        # one socket per worker (SO_REUSEPORT): the client's connections reach every worker
+        command = [sys.executable, "-m", _WORKER_POOL, "supervise", json.dumps(plan)]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(

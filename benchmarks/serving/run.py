@@ -147,6 +147,25 @@ def post(url: str, body: bytes, timeout: float = 5.0) -> int:
         return 0
 
 
+def steadyml_workers_ready(base: str, workers: int, deadline: float) -> bool:
+    """Wait until ``workers`` distinct steadyml workers answer ``/admin/status``.
+
+    Each urllib request opens a new connection, which the kernel hashes to one of the
+    listening workers; a worker listens only once its model is loaded.
+    """
+    seen: set[str] = set()
+    while len(seen) < workers and time.perf_counter() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/admin/status", timeout=5) as response:  # noqa: S310
+                status = json.loads(response.read())
+        except (OSError, urllib.error.URLError, ValueError):
+            status = {}
+        if status.get("ready"):
+            seen.add(str(status.get("worker")))
+        time.sleep(0.05)
+    return len(seen) >= workers
+
+
 def wrk(url: str, body_file: Path, connections: int, seconds: float) -> dict[str, Any]:
     """Run wrk (2 threads) and parse the JSON line ``post.lua`` prints."""
     argv = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "5s"]
@@ -192,6 +211,10 @@ def run_one(
             if process.poll() is not None or time.perf_counter() - started > 180:
                 raise RuntimeError(f"{name} did not start: see {log.name}")
             time.sleep(0.25)
+        if name.startswith("steadyml"):  # every worker, not only the first, has started
+            base = url.removesuffix(server.path)
+            if not steadyml_workers_ready(base, workers[1], started + 180):
+                raise RuntimeError(f"{name}: not all {workers[1]} workers started")
         startup = time.perf_counter() - started
         wrk(url, body_file, 64, warmup)
         for connections in concurrency:

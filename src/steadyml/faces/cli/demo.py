@@ -154,7 +154,10 @@ def _live(board: StoryBoard, scenario: Scenario, out: Path) -> SimulationResult:
             board.update(step, result, workspace)
             live.refresh()
 
-        return Simulation(scenario, out, progress=note, on_tick=tick).run()
+        result = Simulation(scenario, out, progress=note, on_tick=tick).run()
+    if not console.is_terminal:  # Live's one render into a file or pipe ends mid-line
+        console.line()
+    return result
 
 
 def _minutes(seconds: float | None) -> str:

@@ -21,7 +21,6 @@ import os
 import signal
 import sys
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -76,10 +75,6 @@ def _installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def _exit_zero(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(0)
-
-
 def serve_command(
     spec: Annotated[
         Path, typer.Option("--spec", "-s", help="The service spec file (or its folder).")
@@ -112,6 +107,7 @@ def serve_command(
         "http": "httptools" if _installed("httptools") else "h11",
         "log_level": log_level,
         "timeout_graceful_shutdown": 30,
+        "access_log": access_log,
     }
     for variable, threads in WORKER_THREADS.items():
         os.environ.setdefault(variable, threads)
@@ -119,9 +115,8 @@ def serve_command(
         # one socket per worker (SO_REUSEPORT): the kernel spreads the connections
         from steadyml.services.serving.workers import WorkerPool
 
-        options |= {"access_log": access_log, "server_header": False}
+        options["server_header"] = False
         raise typer.Exit(WorkerPool(_FACTORY, options, count).run())
-    options["access_log"] = access_log
     # one worker: this module alone, in a fresh interpreter (see the module docstring)
     argv = [sys.executable, "-m", _MODULE, json.dumps(options)]
     os.execv(sys.executable, argv)  # noqa: S606 - argv built from validated options
@@ -130,9 +125,11 @@ def serve_command(
 def _run_one_worker(options: dict[str, object]) -> None:
     import uvicorn
 
+    from steadyml.services.serving.workers import exit_zero_after_drain
+
     # uvicorn handles SIGTERM (stop accepting, drain, lifespan shutdown: the log is sealed)
     # and then re-raises it to the handler installed before: exit 0 after a clean drain
-    signal.signal(signal.SIGTERM, _exit_zero)
+    signal.signal(signal.SIGTERM, exit_zero_after_drain)
     uvicorn.run(_FACTORY, factory=True, server_header=False, **options)  # type: ignore[arg-type]
 
 

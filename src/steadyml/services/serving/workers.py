@@ -44,7 +44,7 @@ from typing import Any
 
 from steadyml.errors import ConfigError
 
-__all__ = ["STARTUP_FAILURE", "WorkerPool", "bind_shared", "claim_port"]
+__all__ = ["STARTUP_FAILURE", "WorkerPool", "bind_shared", "claim_port", "exit_zero_after_drain"]
 
 STARTUP_FAILURE = 3  # uvicorn's exit code when the application fails to start
 RESTARTS_PER_MINUTE = 5  # a worker slot dying more often than this stops the server
@@ -162,7 +162,7 @@ class WorkerPool:
             self._terminate(slots)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        return code or _first_failure(slots)
+        return code or _exit_status(_first_failure(slots))
 
     def _stop(self, sig: int, frame: FrameType | None) -> None:
         self._stopping = True
@@ -195,7 +195,7 @@ class WorkerPool:
                         f"minute (last exit code {code}); stopping",
                         file=sys.stderr,
                     )
-                    return code or 1
+                    return _exit_status(code)
                 print(
                     f"steadyml: worker {slot.index} exited with code {code}; restarting it",
                     file=sys.stderr,
@@ -221,8 +221,12 @@ class WorkerPool:
 def _first_failure(slots: list[_Slot]) -> int:
     """The first non-zero exit code of the workers (0 when all drained cleanly)."""
     codes = [slot.process.returncode for slot in slots if slot.process is not None]
-    code = next((code for code in codes if code), 0)
-    return 128 - code if code < 0 else code  # killed by a signal: the shell's convention
+    return next((code for code in codes if code), 0)
+
+
+def _exit_status(code: int) -> int:
+    """A worker's return code as an exit status (killed by signal N: 128 + N, as shells)."""
+    return 128 - code if code < 0 else code
 
 
 def _die_with(parent: int) -> None:
@@ -234,9 +238,9 @@ def _die_with(parent: int) -> None:
         sys.exit(0)
 
 
-def _exit_zero(sig: int, frame: FrameType | None) -> None:
-    # uvicorn re-raises the signal once it has drained and shut the application down
-    sys.exit(0)
+def exit_zero_after_drain(sig: int, frame: FrameType | None) -> None:
+    """Signal handler: exit 0 (uvicorn re-raises the signal once it has drained)."""
+    raise SystemExit(0)
 
 
 def _run_worker(plan: Mapping[str, Any]) -> None:
@@ -246,7 +250,7 @@ def _run_worker(plan: Mapping[str, Any]) -> None:
     options = dict(plan["options"])
     sock = bind_shared(str(options["host"]), int(options["port"]))
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, _exit_zero)
+        signal.signal(sig, exit_zero_after_drain)
     config = uvicorn.Config(plan["factory"], factory=True, **options)
     uvicorn.Server(config).run(sockets=[sock])
 

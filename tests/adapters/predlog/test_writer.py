@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import errno
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -21,6 +23,7 @@ from steadyml.adapters.predlog import (
 )
 from steadyml.adapters.predlog import segment_set as segment_set_module
 from steadyml.adapters.predlog import segments as segments_module
+from steadyml.adapters.predlog.batches import release_gradually
 from steadyml.core.clock import ManualClock
 from steadyml.errors import ConfigError
 
@@ -100,6 +103,36 @@ def test_flush_makes_everything_durable_now(writers: Callable[..., PredictionLog
     assert all(ack.done and ack.wait(0) for ack in acks)
     assert writer.stats.written_rows == 5
     assert writer.flush(0.0)
+
+
+def test_written_batches_are_let_go_of(writers: Callable[..., PredictionLogWriter]) -> None:
+    writer = writers(flush_interval=30.0)
+    writer.start()
+    tables = [records([f"r{i}-{j}" for j in range(3)]) for i in range(50)]
+    refs = [weakref.ref(table) for table in tables]
+    for table in tables:
+        writer.append(table)
+    del tables, table
+    assert writer.flush(5.0)
+    assert writer.stats.written_rows == 150
+    assert eventually(lambda: all(ref() is None for ref in refs))
+
+
+def test_release_gradually_empties_the_list_in_steps() -> None:
+    freed: list[int] = []
+
+    class Tracked:
+        def __init__(self, number: int) -> None:
+            self.number = number
+
+        def __del__(self) -> None:
+            freed.append(self.number)
+
+    items: list[Any] = [Tracked(i) for i in range(20)]
+    release_gradually(items, step=8)
+    assert items == []
+    assert sorted(freed) == list(range(20))
+    assert sorted(freed[:8]) == list(range(12, 20))  # one step of 8 at a time
 
 
 def test_polars_frames_are_accepted(

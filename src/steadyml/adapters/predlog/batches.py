@@ -9,6 +9,7 @@ costs a fraction of a microsecond per row.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import TypeAlias
 
@@ -18,7 +19,7 @@ import pyarrow as pa
 
 from steadyml.adapters.predlog.schema import ConformPlan, LogSchemaError
 
-__all__ = ["BatchAdmitter", "Item", "split_by_hour", "to_table"]
+__all__ = ["BatchAdmitter", "Item", "release_gradually", "split_by_hour", "to_table"]
 
 Item: TypeAlias = pa.RecordBatch | pa.Table | pl.DataFrame
 _PER_HOUR = {"s": 3_600, "ms": 3_600_000, "us": 3_600_000_000, "ns": 3_600_000_000_000}
@@ -134,9 +135,25 @@ def to_table(items: list[Item], admitter: BatchAdmitter) -> pa.Table:
             groups[-1].append(table)
         else:
             groups.append([table])
-    parts += [pa.concat_tables(group) for group in groups]
+    # one chunk per run before the cast: casting a nested schema costs ~150 µs per chunk,
+    # and a second of micro-batches is hundreds of chunks (the cast held the GIL for 50 ms)
+    parts += [pa.concat_tables(group).combine_chunks() for group in groups]
     tables = [admitter.conform(part) for part in parts]
+    if len(tables) == 1:
+        return tables[0].combine_chunks()
     return pa.concat_tables(tables).combine_chunks()
+
+
+def release_gradually(items: list[Item], step: int = 8) -> None:
+    """Empty ``items`` a few at a time, letting the other threads run in between.
+
+    A second of micro-batches is hundreds of Arrow tables; dropping them in one go frees
+    their tens of thousands of buffers inside one bytecode, with the GIL held (20 ms
+    measured at 7,000 requests/s: the event loop and the batch thread stood still).
+    """
+    while items:
+        del items[-step:]
+        time.sleep(0)  # a GIL hand-over point
 
 
 def split_by_hour(table: pa.Table, time_column: str) -> list[tuple[int, pa.Table]]:

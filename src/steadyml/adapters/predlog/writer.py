@@ -27,7 +27,7 @@ import polars as pl
 import pyarrow as pa
 
 from steadyml.adapters.predlog.acks import Ack, Commit
-from steadyml.adapters.predlog.batches import BatchAdmitter, to_table
+from steadyml.adapters.predlog.batches import BatchAdmitter, release_gradually, to_table
 from steadyml.adapters.predlog.commit_queue import CommitQueue
 from steadyml.adapters.predlog.layout import PREDICTIONS, check_name
 from steadyml.adapters.predlog.locks import WorkerLock
@@ -325,6 +325,7 @@ class SegmentWriter:
             except Exception as exc:  # schemas were checked at append: should not happen
                 self._failed(exc)
                 self._queue.finish([taken.commit], False, dropped=taken.rows)
+            release_gradually(taken.items)
         if not tables:
             return
         opened = None if since == _NEVER else datetime.fromtimestamp(since, UTC)

@@ -46,12 +46,14 @@ class Job:
         Resolved with ``(status, body)`` on the event loop.
     answered
         True once a response was sent (by the batch, or by the watchdog when late).
-    settled
-        True once its batch produced the answer (strict mode: awaiting durability).
+    claimed
+        True once the batch thread (its batch produced the answer and its log rows) or
+        the watchdog (it is late) has taken it on; the other one then leaves it alone.
     """
 
     __slots__ = (
         "answered",
+        "claimed",
         "deadline",
         "event_us",
         "future",
@@ -61,7 +63,6 @@ class Job:
         "records",
         "reference",
         "request_ids",
-        "settled",
         "size",
         "start",
     )
@@ -92,7 +93,7 @@ class Job:
         self.model_name = model_name
         self.reference = reference
         self.answered = False
-        self.settled = False
+        self.claimed = False
 
 
 class MicroBatcher:

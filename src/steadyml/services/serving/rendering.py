@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from steadyml.adapters.predlog import truncate_raw_request
+from steadyml.adapters.predlog import Ack, truncate_raw_request
 from steadyml.errors import SteadyError
 from steadyml.services.serving.batcher import Job
 from steadyml.services.serving.guards import TIMEOUT
@@ -41,11 +41,15 @@ class Rendered:
         The log rows, in job order (``job.size`` rows per job).
     schema
         The log schema the rows were built for.
+    ack
+        The log writer's receipt once the rows were queued (None before, or when the
+        writer refused them).
     """
 
     responses: list[tuple[int, bytes]]
     table: pa.Table
     schema: pa.Schema
+    ack: Ack | None = None
 
 
 def render(

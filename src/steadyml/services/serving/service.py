@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import socket
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -160,6 +161,7 @@ class PredictionService:
         self.started = False
         self._tasks: list[asyncio.Task[None]] = []
         self._settling: set[asyncio.Task[None]] = set()
+        self._claims = threading.Lock()  # the batch thread and the watchdog claim jobs
         self.fastpath: FastPath | None = None
 
     # -- life cycle ------------------------------------------------------------------
@@ -232,11 +234,15 @@ class PredictionService:
         while True:
             await asyncio.sleep(tick)
             now = time.perf_counter()
-            late = [
-                job
-                for job in [*self.batcher.inflight, *self.batcher.queued_jobs()]
-                if not (job.answered or job.settled) and now - job.start > self.hard_deadline
-            ]
+            candidates = [*self.batcher.inflight, *self.batcher.queued_jobs()]
+            with self._claims:
+                late = [
+                    job
+                    for job in candidates
+                    if not job.claimed and now - job.start > self.hard_deadline
+                ]
+                for job in late:
+                    job.claimed = True
             if late:
                 self.batcher.discard(late)
                 self._answer_late(late)
@@ -284,6 +290,8 @@ class PredictionService:
             raise RuntimeError("no model")
         outcome = self.scorer.score(jobs, model)
         rendered = render(jobs, outcome, model, log=self.log_enabled)
+        if self.log_enabled:
+            rendered = self._log_batch(jobs, rendered)
         self.metrics.observe_batch(
             outcome.rows, outcome.counts(), outcome.reason_counts(), outcome.rejection_counts()
         )
@@ -292,6 +300,24 @@ class PredictionService:
         if self.fastpath is not None:
             self.fastpath.observe(outcome)
         return rendered
+
+    def _log_batch(self, jobs: list[Job], rendered: Rendered) -> Rendered:
+        """Claim the jobs the watchdog has not answered and queue their log rows.
+
+        Runs on the batch thread, so that building the writer's queue entry costs the
+        event loop nothing; a job the watchdog claimed first is logged by the watchdog.
+        """
+        with self._claims:
+            keep = [not job.claimed for job in jobs]
+            for job, mine in zip(jobs, keep, strict=True):
+                job.claimed = job.claimed or mine
+        table = rendered.table
+        if not all(keep):
+            table = table.filter(pa.array(np.repeat(keep, [job.size for job in jobs])))
+        ack = self.sink.append(table, rendered.schema) if table.num_rows else None
+        if ack is None and table.num_rows:
+            self.metrics.error("log", table.num_rows)
+        return Rendered(rendered.responses, table, rendered.schema, ack)
 
     # -- back on the event loop ------------------------------------------------------
 
@@ -319,24 +345,20 @@ class PredictionService:
             return
         self.metrics.error("timeout", sum(job.size for job in jobs))
         outcome = late_outcome(jobs, model, self.fallback.constant)
-        self._settle(jobs, render(jobs, outcome, model))
+        rendered = render(jobs, outcome, model, log=self.log_enabled)
+        if self.log_enabled:  # rare: a few rows, appended on the loop
+            ack = self.sink.append(rendered.table, rendered.schema)
+            if ack is None:
+                self.metrics.error("log", rendered.table.num_rows)
+            rendered = Rendered(rendered.responses, rendered.table, rendered.schema, ack)
+        self._settle(jobs, rendered)
 
     def _settle(self, jobs: list[Job], rendered: Rendered) -> None:
-        if not self.log_enabled:
+        """Answer the jobs (in strict mode once their log rows are durable)."""
+        if not self.log_enabled or not self.strict:
             _resolve(jobs, rendered.responses)
             return
-        table = rendered.table
-        if any(job.answered for job in jobs):
-            keep = np.repeat([not job.answered for job in jobs], [job.size for job in jobs])
-            table = table.filter(pa.array(keep))
-        ack = self.sink.append(table, rendered.schema) if table.num_rows else None
-        if ack is None and table.num_rows:
-            self.metrics.error("log", table.num_rows)
-        if not self.strict:
-            _resolve(jobs, rendered.responses)
-            return
-        for job in jobs:  # answered by this batch once durable: not by the watchdog
-            job.settled = True
+        ack = rendered.ack
         task = asyncio.get_running_loop().create_task(self._settle_strict(jobs, rendered, ack))
         self._settling.add(task)
         task.add_done_callback(self._settling.discard)

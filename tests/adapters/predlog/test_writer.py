@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -236,6 +237,41 @@ def test_an_append_past_the_seal_age_seals_at_once_on_a_fast_clock(
     assert time.monotonic() - started < 5.0  # far sooner than the 30 s flush interval
     [segment] = list_segments(tmp_path, "churn")
     assert ids_in([segment.path]) == ["a", "b", "c", "d"]
+
+
+def test_a_slow_seal_does_not_hold_up_strict_acks(
+    tmp_path: Path,
+    clock: ManualClock,
+    writers: Callable[..., PredictionLogWriter],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Seals run beside the commits: a strict append is durable while a seal is slow."""
+    real_seal = segments_module.seal_file
+    sealing, release = threading.Event(), threading.Event()
+
+    def slow_seal(*args: Any, **kwargs: Any) -> Any:
+        sealing.set()
+        release.wait(10.0)
+        return real_seal(*args, **kwargs)
+
+    monkeypatch.setattr(segment_set_module, "seal_file", slow_seal)
+    writer = writers(durability="strict", segment_max_age=30.0)
+    writer.start()
+    assert writer.append(records(["a"])).wait(5.0)
+    clock.set(clock.now() + timedelta(seconds=31))
+    writer.append(records(["b"]))  # past the seal age: the segment goes to the sealer
+    assert sealing.wait(5.0)
+    ack = writer.append(records(["c"]))
+    assert ack.wait(5.0)  # durable in a new segment while the seal still waits
+    assert not release.is_set() and writer.stats.sealed_segments == 0
+    release.set()
+    assert eventually(lambda: writer.stats.sealed_segments == 1)
+    writer.close(timeout=5)
+    assert sorted(ids_in([seg.path for seg in list_segments(tmp_path, "churn")])) == [
+        "a",
+        "b",
+        "c",
+    ]
 
 
 def test_workers_share_a_root_and_sequence_numbers_continue(

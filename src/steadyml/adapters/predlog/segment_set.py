@@ -1,15 +1,21 @@
 """The open segments of one writer: write by partition hour, fsync, rotate and seal.
 
-Everything here runs on the writer thread. :meth:`SegmentSet.write` splits tables by the
-UTC hour of their time column, appends each part to that hour's open segment and fsyncs
-every segment it touched once. :meth:`SegmentSet.rotate` closes segments that are full,
-old, or whose hour the clock has left, and seals them in order, numbering the seals.
+Everything here runs on the writer thread except the seals. :meth:`SegmentSet.write`
+splits tables by the UTC hour of their time column, appends each part to that hour's open
+segment and fsyncs every segment it touched once. :meth:`SegmentSet.rotate` closes
+segments that are full, old, or whose hour the clock has left, and hands them to a sealer
+thread, which seals them in order, numbering the seals. Sealing 30 seconds of a busy
+worker's records into Parquet takes a second or more; on the writer thread it held up
+every commit meanwhile, and in strict mode every response waiting for one. When closing,
+the remaining seals are done on the writer thread, after the sealer's.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -75,7 +81,10 @@ class SegmentSet:
         self.last_fsync_ms = 0.0
         self._on_error = on_error
         self._open: dict[int, OpenSegment] = {}
-        self._to_seal: list[OpenSegment] = []
+        self._to_seal: list[OpenSegment] = []  # closed, not yet sealed (oldest first)
+        self._seal_lock = threading.Lock()  # guards _to_seal, shared with the sealer
+        self._sealer: ThreadPoolExecutor | None = None
+        self._sealing: Future[OSError | None] | None = None
         #: Event time (epoch seconds) at which the oldest open segment is ``max_age`` old;
         #: read by the appending thread to wake the writer then (a float: atomic to share).
         self.seal_due = float("inf")
@@ -87,8 +96,11 @@ class SegmentSet:
 
     @property
     def waiting(self) -> bool:
-        """True when closed segments wait to be sealed."""
-        return bool(self._to_seal)
+        """True when closed segments wait for a seal that is not under way (a retry)."""
+        return bool(self._to_seal) and not self._seal_running()
+
+    def _seal_running(self) -> bool:
+        return self._sealing is not None and not self._sealing.done()
 
     def write(
         self, tables: list[pa.Table], since: datetime | None = None
@@ -141,7 +153,8 @@ class SegmentSet:
     def _retire(self, key: int, segment: OpenSegment) -> None:
         del self._open[key]
         segment.close()
-        self._to_seal.append(segment)
+        with self._seal_lock:
+            self._to_seal.append(segment)
         self._update_seal_due()
 
     def _update_seal_due(self) -> None:
@@ -175,20 +188,56 @@ class SegmentSet:
             old = (now - segment.opened_at).total_seconds() >= self.max_age
             if closing or ended or old or segment.closed or segment.durable_rows >= self.max_rows:
                 self._retire(key, segment)
-        if not seal:
+        if closing:
+            self._stop_sealer()
+            if seal:
+                error = self._seal_in_order()
+                if error is not None:
+                    self._on_error(error)
             return
-        for segment in list(self._to_seal):
+        if not seal or self._seal_running():
+            return
+        error = self._sealing.result() if self._sealing is not None else None
+        self._sealing = None
+        if error is not None:  # back off first: the writer calls again at its retry time
+            self._on_error(error)
+            return
+        if self._to_seal:
+            if self._sealer is None:
+                self._sealer = ThreadPoolExecutor(
+                    1, thread_name_prefix=f"predlog-seal-{self.worker}"
+                )
+            self._sealing = self._sealer.submit(self._seal_in_order)
+
+    def _seal_in_order(self) -> OSError | None:
+        """Seal the closed segments, oldest first; the error that stopped it, if any."""
+        with self._seal_lock:
+            segments = list(self._to_seal)
+        for segment in segments:
             try:
                 result = seal_file(segment.path, self.worker, self.next_seq, segment.durable_size)
             except OSError as exc:
-                self._on_error(exc)
-                return
-            self._to_seal.remove(segment)
+                return exc
+            with self._seal_lock:
+                self._to_seal.remove(segment)
             if result.path is not None:
                 self.next_seq += 1
                 self.sealed += 1
+        return None
+
+    def _stop_sealer(self) -> None:
+        """Wait for the sealer thread's current seals and end it."""
+        if self._sealer is not None:
+            self._sealer.shutdown(wait=True)
+            self._sealer = None
+        if self._sealing is not None:
+            error = self._sealing.result()
+            self._sealing = None
+            if error is not None:
+                self._on_error(error)
 
     def close_files(self) -> None:
         """Close every descriptor; unsealed files stay for recovery at the next start."""
+        self._stop_sealer()
         for segment in [*self._open.values(), *self._to_seal]:
             segment.close()

@@ -37,6 +37,7 @@ def test_train_registers_a_candidate_with_lineage(workspace: Workspace) -> None:
     assert "roc_auc (primary)" in card and "by `SEX`" in card and "500 ms" in card
     holdout = bundle.holdout()
     assert holdout.height == result.test_rows
+    assert bundle.holdout_schema() == holdout.schema  # read from the footer alone
     # the registered model reproduces the logged metric on the logged hold-out rows
     scores = bundle.predictor.score(holdout.select(bundle.contract.names))
     assert roc_auc_score(holdout["employed"].to_numpy(), scores) == pytest.approx(

@@ -62,6 +62,13 @@ class ModelBundle:
             raise NotFoundError(str(path), fix="this version was logged without hold-out rows")
         return pl.read_parquet(path)
 
+    def holdout_schema(self) -> pl.Schema:
+        """The column types of :meth:`holdout`, read from the Parquet footer only."""
+        path = self.directory / BUNDLE_DIR / HOLDOUT
+        if not path.exists():
+            raise NotFoundError(str(path), fix="this version was logged without hold-out rows")
+        return pl.scan_parquet(path).collect_schema()
+
     def reference_profile(self) -> ProfileView:
         """The profile of the training rows this version learned from (drift reference).
 

@@ -114,7 +114,7 @@ def production_rows(
     """
     inputs = list(champion.contract.names)
     target_name = spec.data.target
-    target_dtype = champion.holdout().schema[target_name]
+    target_dtype = champion.holdout_schema()[target_name]
     parts: list[pl.DataFrame] = []
     found = 0
     stop = end

@@ -57,17 +57,17 @@ class ModelBundle:
 
     def holdout(self) -> pl.DataFrame:
         """The test rows this version was evaluated on (raw inputs and target)."""
-        path = self.directory / BUNDLE_DIR / HOLDOUT
-        if not path.exists():
-            raise NotFoundError(str(path), fix="this version was logged without hold-out rows")
-        return pl.read_parquet(path)
+        return pl.read_parquet(self._holdout_path())
 
     def holdout_schema(self) -> pl.Schema:
         """The column types of :meth:`holdout`, read from the Parquet footer only."""
+        return pl.scan_parquet(self._holdout_path()).collect_schema()
+
+    def _holdout_path(self) -> Path:
         path = self.directory / BUNDLE_DIR / HOLDOUT
         if not path.exists():
             raise NotFoundError(str(path), fix="this version was logged without hold-out rows")
-        return pl.scan_parquet(path).collect_schema()
+        return path
 
     def reference_profile(self) -> ProfileView:
         """The profile of the training rows this version learned from (drift reference).

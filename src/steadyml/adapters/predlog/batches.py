@@ -139,8 +139,6 @@ def to_table(items: list[Item], admitter: BatchAdmitter) -> pa.Table:
     # and a second of micro-batches is hundreds of chunks (the cast held the GIL for 50 ms)
     parts += [pa.concat_tables(group).combine_chunks() for group in groups]
     tables = [admitter.conform(part) for part in parts]
-    if len(tables) == 1:
-        return tables[0].combine_chunks()
     return pa.concat_tables(tables).combine_chunks()
 
 

@@ -197,10 +197,7 @@ class SegmentSet:
             return
         if not seal or self._seal_running():
             return
-        error = self._sealing.result() if self._sealing is not None else None
-        self._sealing = None
-        if error is not None:  # back off first: the writer calls again at its retry time
-            self._on_error(error)
+        if self._collect_seals():  # failed: the writer calls again at its retry time
             return
         if self._to_seal:
             if self._sealer is None:
@@ -230,11 +227,15 @@ class SegmentSet:
         if self._sealer is not None:
             self._sealer.shutdown(wait=True)
             self._sealer = None
-        if self._sealing is not None:
-            error = self._sealing.result()
-            self._sealing = None
-            if error is not None:
-                self._on_error(error)
+        self._collect_seals()
+
+    def _collect_seals(self) -> bool:
+        """Take the finished sealer run's outcome; True (after reporting it) if it failed."""
+        error = self._sealing.result() if self._sealing is not None else None
+        self._sealing = None
+        if error is not None:
+            self._on_error(error)
+        return error is not None
 
     def close_files(self) -> None:
         """Close every descriptor; unsealed files stay for recovery at the next start."""

@@ -309,11 +309,15 @@ class PredictionService:
         """
         with self._claims:
             keep = [not job.claimed for job in jobs]
-            for job, mine in zip(jobs, keep, strict=True):
-                job.claimed = job.claimed or mine
+            for job in jobs:
+                job.claimed = True
         table = rendered.table
         if not all(keep):
             table = table.filter(pa.array(np.repeat(keep, [job.size for job in jobs])))
+        return self._queue_log(rendered, table)
+
+    def _queue_log(self, rendered: Rendered, table: pa.Table) -> Rendered:
+        """Queue ``table`` (the batch's log rows to keep); ``rendered`` with its receipt."""
         ack = self.sink.append(table, rendered.schema) if table.num_rows else None
         if ack is None and table.num_rows:
             self.metrics.error("log", table.num_rows)
@@ -346,11 +350,8 @@ class PredictionService:
         self.metrics.error("timeout", sum(job.size for job in jobs))
         outcome = late_outcome(jobs, model, self.fallback.constant)
         rendered = render(jobs, outcome, model, log=self.log_enabled)
-        if self.log_enabled:  # rare: a few rows, appended on the loop
-            ack = self.sink.append(rendered.table, rendered.schema)
-            if ack is None:
-                self.metrics.error("log", rendered.table.num_rows)
-            rendered = Rendered(rendered.responses, rendered.table, rendered.schema, ack)
+        if self.log_enabled:  # rare: a few rows, queued from the loop
+            rendered = self._queue_log(rendered, rendered.table)
         self._settle(jobs, rendered)
 
     def _settle(self, jobs: list[Job], rendered: Rendered) -> None:
@@ -358,8 +359,9 @@ class PredictionService:
         if not self.log_enabled or not self.strict:
             _resolve(jobs, rendered.responses)
             return
-        ack = rendered.ack
-        task = asyncio.get_running_loop().create_task(self._settle_strict(jobs, rendered, ack))
+        task = asyncio.get_running_loop().create_task(
+            self._settle_strict(jobs, rendered, rendered.ack)
+        )
         self._settling.add(task)
         task.add_done_callback(self._settling.discard)
 

@@ -7,15 +7,17 @@ import errno
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import polars as pl
+import pyarrow as pa
 import pytest
 
 from steadyml.adapters.predlog import (
+    DeferredRows,
     LogSchemaError,
     PredictionLogError,
     PredictionLogWriter,
@@ -147,6 +149,60 @@ def test_polars_frames_are_accepted(
     assert writer.append(records(["a1"])).wait(5.0)
     writer.close()
     assert _ids(tmp_path) == ["a1", "p1", "p2"]
+
+
+class _Ids(DeferredRows):
+    """Deferred rows that only know their ids; counts how often tables are built."""
+
+    builds: ClassVar[list[int]] = []
+
+    def __init__(self, ids: list[str]) -> None:
+        self.ids = ids
+        self.num_rows = len(ids)
+        self.schema = SCHEMA
+
+    @classmethod
+    def build(cls, items: Sequence[DeferredRows]) -> pa.Table:
+        cls.builds.append(len(items))
+        return records([rid for item in items if isinstance(item, _Ids) for rid in item.ids])
+
+
+def test_deferred_rows_are_built_once_per_commit_in_order(
+    tmp_path: Path, writers: Callable[..., PredictionLogWriter]
+) -> None:
+    _Ids.builds = []
+    writer = writers(flush_interval=30.0)
+    writer.start()
+    acks = [writer.append(_Ids([f"d{i}-{j}" for j in range(i % 3 + 1)])) for i in range(40)]
+    writer.append(records(["t1"]))  # a table between two runs of deferred rows
+    acks.append(writer.append(_Ids(["d-last"])))
+    assert writer.stats.queued_rows == sum(i % 3 + 1 for i in range(40)) + 2
+    assert writer.flush(5.0)
+    assert all(ack.wait(0) for ack in acks)
+    assert _Ids.builds == [40, 1]  # one build per run of deferred items, not per item
+    assert writer.stats.written_rows == 81
+    writer.close()
+    written = read_predictions(tmp_path, "churn").select("request_id").collect()
+    assert written.get_column("request_id").to_list()[-3:] == ["d39-0", "t1", "d-last"]
+    assert written.height == 81
+
+
+def test_deferred_rows_that_fail_to_build_are_counted_not_written(
+    tmp_path: Path, writers: Callable[..., PredictionLogWriter]
+) -> None:
+    class Broken(_Ids):
+        @classmethod
+        def build(cls, items: Sequence[DeferredRows]) -> pa.Table:
+            raise ValueError("cannot build")
+
+    writer = writers(durability="strict")
+    writer.start()
+    assert not writer.append(Broken(["b1", "b2"])).wait(5.0)
+    assert writer.append(records(["ok1"])).wait(5.0)
+    assert writer.stats.errors >= 1
+    assert writer.stats.dropped_rows == 2
+    writer.close()
+    assert _ids(tmp_path) == ["ok1"]
 
 
 def test_async_wait(writers: Callable[..., PredictionLogWriter]) -> None:

@@ -12,6 +12,7 @@ that other servers can write the same log.
 """
 
 from steadyml.adapters.predlog.acks import Ack
+from steadyml.adapters.predlog.batches import DeferredRows
 from steadyml.adapters.predlog.feedback import (
     FeedbackLogWriter,
     join_feedback,
@@ -49,6 +50,7 @@ __all__ = [
     "PREDICTIONS",
     "STATUSES",
     "Ack",
+    "DeferredRows",
     "FeedbackLogWriter",
     "LogSchemaError",
     "PredictionLogError",

@@ -4,13 +4,17 @@ The caller's side must stay cheap (a few microseconds per row at most), so
 :meth:`BatchAdmitter.admit` only counts rows, checks required columns for nulls and checks
 the batch's schema once per distinct schema. Converting (Polars to Arrow, casts, filling
 ``service``/``worker``) runs on the writer thread over everything queued at once, where it
-costs a fraction of a microsecond per row.
+costs a fraction of a microsecond per row. A caller whose rows are cheaper to keep as they
+are than to turn into Arrow appends :class:`DeferredRows`: the writer builds the table of a
+whole run of them with one call.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from itertools import groupby
 from typing import TypeAlias
 
 import numpy as np
@@ -19,9 +23,43 @@ import pyarrow as pa
 
 from steadyml.adapters.predlog.schema import ConformPlan, LogSchemaError
 
-__all__ = ["BatchAdmitter", "Item", "release_gradually", "split_by_hour", "to_table"]
+__all__ = [
+    "BatchAdmitter",
+    "DeferredRows",
+    "Item",
+    "release_gradually",
+    "split_by_hour",
+    "to_table",
+]
 
-Item: TypeAlias = pa.RecordBatch | pa.Table | pl.DataFrame
+
+class DeferredRows(ABC):
+    """Log rows whose Arrow table is built later, on the writer thread, many at a time.
+
+    Building an Arrow table has a fixed cost per call (tens of Arrow calls, whatever the
+    row count); a server appending one small batch per micro-batch would pay it hundreds
+    of times a second on its hot path. A subclass keeps what the caller already has
+    (arrays, frames) and implements :meth:`build`, which the writer calls once per run of
+    queued items of the same class and schema, per commit.
+
+    Attributes
+    ----------
+    num_rows
+        The rows the item stands for (counted at append, for the queue bound and acks).
+    schema
+        The schema of the table :meth:`build` returns for it (its class groups items).
+    """
+
+    num_rows: int
+    schema: pa.Schema
+
+    @classmethod
+    @abstractmethod
+    def build(cls, items: Sequence[DeferredRows]) -> pa.Table:
+        """One table of the rows of ``items`` (all of this class and schema), in order."""
+
+
+Item: TypeAlias = pa.RecordBatch | pa.Table | pl.DataFrame | DeferredRows
 _PER_HOUR = {"s": 3_600, "ms": 3_600_000, "us": 3_600_000_000, "ns": 3_600_000_000_000}
 
 
@@ -79,6 +117,8 @@ class BatchAdmitter:
                 if batch.get_column(name).null_count():
                     self._nulls(name)
             return rows
+        if isinstance(batch, DeferredRows):  # its table is checked when it is built
+            return batch.num_rows
         if isinstance(batch, pa.RecordBatch | pa.Table):
             self.plan(batch.schema)
             for name in self._required:
@@ -88,7 +128,7 @@ class BatchAdmitter:
         raise LogSchemaError(
             "batch",
             type(batch).__name__,
-            "append a pyarrow RecordBatch or Table or a polars DataFrame",
+            "append a pyarrow RecordBatch or Table, a polars DataFrame or DeferredRows",
         )
 
     @staticmethod
@@ -117,8 +157,26 @@ class BatchAdmitter:
         return self.plan(table.schema).apply(table, safe=False)
 
 
+def _build_deferred(items: list[Item]) -> list[Item]:
+    """``items`` with each run of :class:`DeferredRows` (one class and schema) built."""
+    if not any(isinstance(item, DeferredRows) for item in items):
+        return items
+
+    def kind(item: Item) -> tuple[type, int] | None:
+        return (type(item), id(item.schema)) if isinstance(item, DeferredRows) else None
+
+    built: list[Item] = []
+    for key, run in groupby(items, key=kind):
+        if key is None:
+            built.extend(run)
+        else:
+            built.append(key[0].build(list(run)))  # type: ignore[attr-defined]
+    return built
+
+
 def to_table(items: list[Item], admitter: BatchAdmitter) -> pa.Table:
     """Turn admitted batches into one contiguous table in the log schema."""
+    items = _build_deferred(items)
     frames = [item for item in items if isinstance(item, pl.DataFrame)]
     parts: list[pa.Table] = []
     if frames:
@@ -128,7 +186,7 @@ def to_table(items: list[Item], admitter: BatchAdmitter) -> pa.Table:
             parts.extend(frame.to_arrow() for frame in frames)
     groups: list[list[pa.Table]] = []  # runs of one schema: conform each run once
     for item in items:
-        if isinstance(item, pl.DataFrame):
+        if isinstance(item, pl.DataFrame | DeferredRows):
             continue
         table = item if isinstance(item, pa.Table) else pa.Table.from_batches([item])
         if groups and groups[-1][0].schema.equals(table.schema):

@@ -23,11 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-import polars as pl
 import pyarrow as pa
 
 from steadyml.adapters.predlog.acks import Ack, Commit
-from steadyml.adapters.predlog.batches import BatchAdmitter, release_gradually, to_table
+from steadyml.adapters.predlog.batches import BatchAdmitter, Item, release_gradually, to_table
 from steadyml.adapters.predlog.commit_queue import CommitQueue
 from steadyml.adapters.predlog.layout import PREDICTIONS, check_name
 from steadyml.adapters.predlog.locks import WorkerLock
@@ -192,7 +191,7 @@ class SegmentWriter:
         )
         self._thread.start()
 
-    def append(self, batch: pa.RecordBatch | pa.Table | pl.DataFrame) -> Ack:
+    def append(self, batch: Item) -> Ack:
         """Queue a batch of records; never blocks.
 
         Returns

@@ -27,6 +27,7 @@ from steadyml.adapters.predlog import (
     WriterStats,
     recover,
 )
+from steadyml.adapters.predlog.batches import Item
 from steadyml.core.clock import Clock
 from steadyml.errors import SteadyError
 
@@ -126,13 +127,13 @@ class LogSink:
             old.close()
             self._retired.append(old.stats)
 
-    def append(self, table: pa.Table, schema: pa.Schema) -> Ack | None:
+    def append(self, rows: Item, schema: pa.Schema) -> Ack | None:
         """Queue a batch of log rows written for ``schema``; None when it cannot be."""
         writer = self._by_schema.get(id(schema))
         if writer is None:
             return None
         try:
-            return writer.append(table)
+            return writer.append(rows)
         except SteadyError as exc:
             _log.warning("prediction log append failed: %s", exc.one_line())
             return None

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
+import polars as pl
 
 from steadyml.adapters.predlog import FALLBACK_REASONS
 from steadyml.core.contract.records import FieldViolation
@@ -37,6 +37,7 @@ STATUS_NAMES = ("ok", "fallback", "rejected", "error")
 Floats = np.ndarray[Any, np.dtype[np.float64]]
 Codes = np.ndarray[Any, np.dtype[np.int8]]
 Micros = np.ndarray[Any, np.dtype[np.int64]]
+Positions = np.ndarray[Any, np.dtype[np.int64]]
 
 
 def reason_name(code: int) -> str | None:
@@ -73,8 +74,11 @@ class BatchOutcome:
     event_us, received_us
         Event time and receipt time, microseconds since the epoch (UTC).
     inputs, features
-        The validated inputs and the model inputs as struct arrays of ``n`` rows (null
-        where rejected), or None when not available.
+        The validated inputs and the model inputs of the accepted records (one row per
+        position in ``accepted``), or None when not available. They become the log's
+        struct columns on the log writer's thread, many batches at once.
+    accepted
+        Batch indices of the records the contract accepted, in order.
     raw_requests
         The raw JSON of refused records (None elsewhere).
     notes
@@ -95,8 +99,9 @@ class BatchOutcome:
     flags: dict[int, tuple[FieldViolation, ...]]
     event_us: Micros
     received_us: Micros
-    inputs: pa.StructArray | None = None
-    features: pa.StructArray | None = None
+    inputs: pl.DataFrame | None = None
+    features: pl.DataFrame | None = None
+    accepted: Positions = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     raw_requests: list[str | None] = field(default_factory=list)
     notes: dict[int, str] = field(default_factory=dict)
     latency_ms: Floats = field(default_factory=lambda: np.zeros(0))

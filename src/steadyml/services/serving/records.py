@@ -1,9 +1,11 @@
-"""Prediction-log rows for a micro-batch, built as one Arrow table, column by column.
+"""Prediction-log rows of micro-batches, built as one Arrow table, column by column.
 
 Every request is logged: accepted, flagged, answered by the fallback or refused. The
 table has the published log schema minus ``service`` and ``worker``, which the log
 writer fills in on its own thread. Inputs and features come from the validated Polars
-frames as struct arrays, spread over the batch with one ``take`` (null where refused).
+frames as struct arrays, spread over the rows with one ``take`` (null where refused).
+The serving path queues :class:`LogRows`; the log writer builds the table of everything
+queued at each commit on its own thread, so a batch costs the hot path a wrapper only.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ import orjson
 import polars as pl
 import pyarrow as pa
 
-from steadyml.adapters.predlog import FALLBACK_REASONS, truncate_raw_request
+from steadyml.adapters.predlog import FALLBACK_REASONS, DeferredRows, truncate_raw_request
 from steadyml.core.contract.records import FieldViolation
 from steadyml.services.serving.outcome import REJECTED, STATUS_ERROR, STATUS_NAMES, BatchOutcome
 
-__all__ = ["log_table", "raw_request", "spread", "struct_of"]
+__all__ = ["LogRows", "log_table", "raw_request", "spread", "struct_of"]
 
 _TS = pa.timestamp("us", tz="UTC")
 _STATUS = pa.array(STATUS_NAMES, pa.string())
@@ -64,8 +66,12 @@ def _reason_text(violations: Sequence[FieldViolation]) -> str:
     return "; ".join(f"{v.field}: {v.kind.value}" for v in violations)
 
 
-def log_table(outcome: BatchOutcome, schema: pa.Schema) -> pa.Table:
-    """The log rows of a batch, in the column order of ``schema`` (service/worker left out).
+class LogRows(DeferredRows):
+    """A micro-batch's log rows, turned into Arrow on the log writer's thread.
+
+    The batch thread only wraps the batch's outcome (arrays and the validated frames it
+    already has); the writer builds one table for everything queued since its last
+    commit, a second of batches or more, with :func:`log_table`.
 
     Parameters
     ----------
@@ -73,42 +79,136 @@ def log_table(outcome: BatchOutcome, schema: pa.Schema) -> pa.Table:
         The batch, with ``latency_ms`` filled in.
     schema
         The log schema of the model version that handled the batch.
+    keep
+        Which of the batch's rows to log (None: all). Rows of requests the watchdog
+        answered first are logged by the watchdog, not here.
     """
-    n = outcome.rows
-    status = outcome.status
+
+    __slots__ = ("keep", "num_rows", "outcome", "schema")
+
+    def __init__(
+        self,
+        outcome: BatchOutcome,
+        schema: pa.Schema,
+        keep: np.ndarray[Any, np.dtype[np.bool_]] | None = None,
+    ) -> None:
+        self.outcome = outcome
+        self.schema = schema
+        self.keep = keep
+        self.num_rows = outcome.rows if keep is None else int(np.count_nonzero(keep))
+
+    @classmethod
+    def build(cls, items: Sequence[DeferredRows]) -> pa.Table:
+        """The log rows of ``items`` (all for one schema), in order, as one table."""
+        parts = [item for item in items if isinstance(item, LogRows)]
+        table = log_table([part.outcome for part in parts], parts[0].schema)
+        if all(part.keep is None for part in parts):
+            return table
+        keep = np.concatenate(
+            [
+                np.ones(part.outcome.rows, np.bool_) if part.keep is None else part.keep
+                for part in parts
+            ]
+        )
+        return table.filter(pa.array(keep))
+
+
+def log_table(outcomes: Sequence[BatchOutcome], schema: pa.Schema) -> pa.Table:
+    """The log rows of batches, in the column order of ``schema`` (service/worker left out).
+
+    One call per column for the whole run of batches: a second of micro-batches costs
+    about what one batch does.
+
+    Parameters
+    ----------
+    outcomes
+        The batches, each with ``latency_ms`` filled in.
+    schema
+        The log schema of the model version(s) that handled the batches.
+    """
+    sizes = [outcome.rows for outcome in outcomes]
+    starts = np.concatenate(([0], np.cumsum(sizes)))
+    n = int(starts[-1])
+    status = _joined([outcome.status for outcome in outcomes], np.int8)
     no_answer = (status == REJECTED) | (status == STATUS_ERROR)
-    reasons = outcome.reasons
+    reasons = _joined([outcome.reasons for outcome in outcomes], np.int8)
     reason_index = pa.array(reasons.astype(np.int64), mask=reasons < 0)
     rejection: list[str | None] = [None] * n
-    for index, violations in outcome.rejected.items():
-        rejection[index] = _reason_text(violations)
-    for index, note in outcome.notes.items():
-        rejection[index] = note
     flags: list[list[str]] = [[] for _ in range(n)]
-    for index, violations in outcome.flags.items():
-        flags[index] = [f"{v.field}: {v.kind.value}" for v in violations]
+    request_ids: list[str] = []
+    versions: list[str | None] = []
+    labels: list[str | None] = []
+    raws: list[str | None] = []
+    for outcome, start in zip(outcomes, starts.tolist(), strict=False):
+        for index, violations in outcome.rejected.items():
+            rejection[start + index] = _reason_text(violations)
+        for index, note in outcome.notes.items():
+            rejection[start + index] = note
+        for index, violations in outcome.flags.items():
+            flags[start + index] = [f"{v.field}: {v.kind.value}" for v in violations]
+        request_ids += outcome.request_ids
+        versions += [outcome.model_version] * outcome.rows
+        labels += outcome.labels
+        raws += outcome.raw_requests or [None] * outcome.rows
+    has_raw = _joined([outcome.has_raw for outcome in outcomes], np.bool_)
     columns: dict[str, pa.Array] = {
-        "request_id": pa.array(outcome.request_ids, pa.string()),
-        "model_version": pa.array([outcome.model_version] * n, pa.string()),
-        "event_time": pa.array(outcome.event_us, _TS),
-        "received_at": pa.array(outcome.received_us, _TS),
-        "latency_ms": pa.array(outcome.latency_ms, pa.float64()),
+        "request_id": pa.array(request_ids, pa.string()),
+        "model_version": pa.array(versions, pa.string()),
+        "event_time": pa.array(_joined([o.event_us for o in outcomes], np.int64), _TS),
+        "received_at": pa.array(_joined([o.received_us for o in outcomes], np.int64), _TS),
+        "latency_ms": pa.array(_joined([o.latency_ms for o in outcomes], np.float64)),
         "status": _STATUS.take(pa.array(status.astype(np.int64))),
         "fallback": pa.array(reasons >= 0, pa.bool_()),
         "fallback_reason": _REASONS.take(reason_index),
         "rejection_reason": pa.array(rejection, pa.string()),
         "flags": pa.array(flags, _FLAGS),
-        "prediction": pa.array(outcome.prediction, pa.float64(), mask=no_answer),
-        "raw_prediction": pa.array(outcome.raw, pa.float64(), mask=~outcome.has_raw),
-        "label_class": pa.array(outcome.labels, pa.string()),
+        "prediction": pa.array(
+            _joined([o.prediction for o in outcomes], np.float64), pa.float64(), mask=no_answer
+        ),
+        "raw_prediction": pa.array(
+            _joined([o.raw for o in outcomes], np.float64), pa.float64(), mask=~has_raw
+        ),
+        "label_class": pa.array(labels, pa.string()),
     }
-    inputs_type = schema.field("inputs").type
-    columns["inputs"] = outcome.inputs if outcome.inputs is not None else pa.nulls(n, inputs_type)
+    columns["inputs"] = _structs(outcomes, "inputs", starts, schema.field("inputs").type)
     if "features" in schema.names:
-        features_type = schema.field("features").type
-        features = outcome.features
-        columns["features"] = features if features is not None else pa.nulls(n, features_type)
-    raws = outcome.raw_requests or [None] * n
+        columns["features"] = _structs(outcomes, "features", starts, schema.field("features").type)
     columns["raw_request"] = pa.array(raws, pa.string())
     names = [name for name in schema.names if name in columns]
     return pa.Table.from_arrays([columns[name] for name in names], names=names)
+
+
+def _joined(arrays: list[np.ndarray[Any, Any]], dtype: type) -> np.ndarray[Any, Any]:
+    return (
+        arrays[0].astype(dtype, copy=False)
+        if len(arrays) == 1
+        else np.concatenate(arrays).astype(dtype, copy=False)
+    )
+
+
+def _structs(
+    outcomes: Sequence[BatchOutcome],
+    name: str,
+    starts: np.ndarray[Any, Any],
+    empty: pa.DataType,
+) -> pa.Array:
+    """The ``inputs`` or ``features`` frames of the batches as one struct column.
+
+    Each batch's frame holds its accepted records; they are stacked and spread over the
+    rows of all batches (null where a record was refused or had no frame).
+    """
+    total = int(starts[-1])
+    frames: list[pl.DataFrame] = []
+    positions: list[np.ndarray[Any, Any]] = []
+    for outcome, start in zip(outcomes, starts.tolist(), strict=False):
+        frame = outcome.inputs if name == "inputs" else outcome.features
+        if frame is not None and frame.height:
+            frames.append(frame)
+            positions.append(outcome.accepted + start)
+    if not frames:
+        return pa.nulls(total, empty)
+    try:
+        rows = struct_of(pl.concat(frames, how="vertical_relaxed"), name)
+    except (pl.exceptions.PolarsError, TypeError, ValueError):  # frames of other dtypes
+        rows = pa.concat_arrays([struct_of(frame, name) for frame in frames])
+    return spread(rows, np.concatenate(positions), total)

@@ -21,7 +21,7 @@ from steadyml.services.serving.guards import TIMEOUT
 from steadyml.services.serving.holder import LoadedModel
 from steadyml.services.serving.oip import render_infer
 from steadyml.services.serving.outcome import FALLBACK, REJECTED, BatchOutcome, JobSlice
-from steadyml.services.serving.records import log_table, raw_request
+from steadyml.services.serving.records import LogRows, raw_request
 from steadyml.services.serving.responses import render_predict
 from steadyml.services.serving.scoring import new_request_ids
 from steadyml.spec import Task
@@ -37,17 +37,18 @@ class Rendered:
     ----------
     responses
         ``(HTTP status, JSON body)`` per job, in job order.
-    table
-        The log rows, in job order (``job.size`` rows per job).
+    rows
+        The log rows, in job order (``job.size`` rows per job), or None when the
+        prediction log is off.
     schema
-        The log schema the rows were built for.
+        The log schema the rows are for.
     ack
         The log writer's receipt once the rows were queued (None before, or when the
         writer refused them).
     """
 
     responses: list[tuple[int, bytes]]
-    table: pa.Table
+    rows: LogRows | None
     schema: pa.Schema
     ack: Ack | None = None
 
@@ -55,9 +56,9 @@ class Rendered:
 def render(
     jobs: Sequence[Job], outcome: BatchOutcome, model: LoadedModel, *, log: bool = True
 ) -> Rendered:
-    """Render every job's answer and build the log rows (fills ``outcome.latency_ms``).
+    """Render every job's answer and wrap the log rows (fills ``outcome.latency_ms``).
 
-    With ``log=False`` (prediction log switched off) the table is left empty.
+    With ``log=False`` (prediction log switched off) there are no log rows.
     """
     now = time.perf_counter()
     sizes = [job.size for job in jobs]
@@ -73,8 +74,7 @@ def render(
             responses.append(render_predict(part))
         start += job.size
     schema = model.log_schema
-    table = log_table(outcome, schema) if log else schema.empty_table()
-    return Rendered(responses, table, schema)
+    return Rendered(responses, LogRows(outcome, schema) if log else None, schema)
 
 
 def _labels(model: LoadedModel, values: np.ndarray) -> list[str | None]:

@@ -37,7 +37,7 @@ from steadyml.services.serving.guards import (
 )
 from steadyml.services.serving.holder import LoadedModel
 from steadyml.services.serving.outcome import FALLBACK, REJECTED, STATUS_OK, BatchOutcome
-from steadyml.services.serving.records import raw_request, spread, struct_of
+from steadyml.services.serving.records import raw_request
 from steadyml.spec import Task
 
 __all__ = ["BatchScorer", "new_request_ids"]
@@ -145,9 +145,10 @@ class BatchScorer:
             if chosen is not None:
                 for position, label in zip(accepted.tolist(), chosen, strict=True):
                     labels[position] = label
-            outcome.inputs = spread(struct_of(frame, "inputs"), accepted, n)
+            outcome.accepted = accepted
+            outcome.inputs = frame
             if model.features_type is not None and scored.features is not None:
-                outcome.features = spread(struct_of(scored.features, "features"), accepted, n)
+                outcome.features = scored.features
         return outcome
 
     # -- the model call ----------------------------------------------------------------

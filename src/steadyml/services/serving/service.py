@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import orjson
-import pyarrow as pa
 
 from steadyml.adapters.predlog import Ack
 from steadyml.core.clock import Clock, SystemClock
@@ -37,7 +36,7 @@ from steadyml.services.serving.holder import LoadedModel, ModelHolder
 from steadyml.services.serving.logsink import LogSink
 from steadyml.services.serving.metrics import LogStatsCollector, ServingMetrics
 from steadyml.services.serving.outcome import BatchOutcome
-from steadyml.services.serving.records import log_table
+from steadyml.services.serving.records import LogRows
 from steadyml.services.serving.rendering import Rendered, late_outcome, refused_outcome, render
 from steadyml.services.serving.scoring import BatchScorer
 from steadyml.spec import ServiceSpec
@@ -280,7 +279,7 @@ class PredictionService:
         if model is None or not self.log_enabled:
             return None
         outcome = refused_outcome(body, error, request_id, model, self.now_micros())
-        return self.sink.append(log_table(outcome, model.log_schema), model.log_schema)
+        return self.sink.append(LogRows(outcome, model.log_schema), model.log_schema)
 
     # -- the batch thread ------------------------------------------------------------
 
@@ -311,17 +310,19 @@ class PredictionService:
             keep = [not job.claimed for job in jobs]
             for job in jobs:
                 job.claimed = True
-        table = rendered.table
-        if not all(keep):
-            table = table.filter(pa.array(np.repeat(keep, [job.size for job in jobs])))
-        return self._queue_log(rendered, table)
+        rows = rendered.rows
+        if rows is not None and not all(keep):
+            mask = np.repeat(keep, [job.size for job in jobs])
+            rows = LogRows(rows.outcome, rows.schema, mask)
+        return self._queue_log(rendered, rows)
 
-    def _queue_log(self, rendered: Rendered, table: pa.Table) -> Rendered:
-        """Queue ``table`` (the batch's log rows to keep); ``rendered`` with its receipt."""
-        ack = self.sink.append(table, rendered.schema) if table.num_rows else None
-        if ack is None and table.num_rows:
-            self.metrics.error("log", table.num_rows)
-        return Rendered(rendered.responses, table, rendered.schema, ack)
+    def _queue_log(self, rendered: Rendered, rows: LogRows | None) -> Rendered:
+        """Queue ``rows`` (the batch's log rows to keep); ``rendered`` with its receipt."""
+        count = 0 if rows is None else rows.num_rows
+        ack = self.sink.append(rows, rendered.schema) if rows is not None and count else None
+        if ack is None and count:
+            self.metrics.error("log", count)
+        return Rendered(rendered.responses, rows, rendered.schema, ack)
 
     # -- back on the event loop ------------------------------------------------------
 
@@ -351,7 +352,7 @@ class PredictionService:
         outcome = late_outcome(jobs, model, self.fallback.constant)
         rendered = render(jobs, outcome, model, log=self.log_enabled)
         if self.log_enabled:  # rare: a few rows, queued from the loop
-            rendered = self._queue_log(rendered, rendered.table)
+            rendered = self._queue_log(rendered, rendered.rows)
         self._settle(jobs, rendered)
 
     def _settle(self, jobs: list[Job], rendered: Rendered) -> None:

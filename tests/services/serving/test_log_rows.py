@@ -1,0 +1,77 @@
+"""Log rows are built on the writer thread, a run of batches at once, as if one by one."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+
+from steadyml.services.serving.batcher import Job
+from steadyml.services.serving.payloads import decode_json, parse_predict
+from steadyml.services.serving.records import LogRows
+from steadyml.services.serving.service import PredictionService
+from steadyml.services.workspace import Workspace
+from steadyml.spec import ServiceSpec
+
+
+def _jobs(service: PredictionService, bodies: list[Any]) -> list[Job]:
+    model = service.holder.current
+    assert model is not None
+    loop = asyncio.get_running_loop()
+    jobs = []
+    for body in bodies:
+        payload = parse_predict(
+            decode_json(orjson.dumps(body)), columns=model.columns, header_id=None, header_time=None
+        )
+        now = time.perf_counter()
+        jobs.append(
+            Job(
+                payload.records,
+                request_ids=payload.request_ids,
+                event_us=payload.event_us,
+                received_us=service.now_micros(),
+                start=now,
+                deadline=now + 30.0,
+                future=loop.create_future(),
+            )
+        )
+    return jobs
+
+
+def test_a_run_of_batches_builds_the_rows_each_batch_would(
+    project: ServiceSpec, workspace: Workspace, rows: list[dict[str, Any]]
+) -> None:
+    async def scenario() -> tuple[list[LogRows], list[pa.Table], pa.Table]:
+        service = PredictionService(project, workspace=workspace)
+        await service.start()
+        try:
+            broken = {**rows[2], "AGEP": "old"}
+            first = service._process(_jobs(service, [rows[0], [rows[1], broken]]))
+            second = service._process(_jobs(service, [[rows[3], rows[4]], rows[5]]))
+            assert first.rows is not None and second.rows is not None
+            # the watchdog answered the second batch's first request: its rows are not kept
+            keep = np.array([False, False, True])
+            parts = [first.rows, LogRows(second.rows.outcome, second.rows.schema, keep)]
+            alone = [LogRows.build([part]) for part in parts]
+            return parts, alone, LogRows.build(parts)
+        finally:
+            await service.stop()
+
+    parts, alone, together = asyncio.run(scenario())
+    assert [part.num_rows for part in parts] == [3, 1]
+    assert together.equals(pa.concat_tables(alone).combine_chunks())
+    assert together.column("status").to_pylist() == ["ok", "ok", "rejected", "ok"]
+    inputs = together.column("inputs").to_pylist()
+    assert inputs[2] is None  # the refused record has no validated inputs
+    assert [row["AGEP"] for row in (inputs[0], inputs[1], inputs[3])] == [
+        rows[0]["AGEP"],
+        rows[1]["AGEP"],
+        rows[5]["AGEP"],
+    ]
+    features = together.column("features").to_pylist()
+    assert features[2] is None and features[3] is not None
+    assert together.column("rejection_reason").to_pylist()[2].startswith("AGEP")

@@ -9,7 +9,8 @@ the same arrays and can never disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -25,6 +26,7 @@ __all__ = [
     "STATUS_OK",
     "BatchOutcome",
     "JobSlice",
+    "Listed",
     "reason_name",
 ]
 
@@ -43,6 +45,14 @@ Positions = np.ndarray[Any, np.dtype[np.int64]]
 def reason_name(code: int) -> str | None:
     """The fallback reason of a code (None for no fallback)."""
     return None if code < 0 else FALLBACK_REASONS[code]
+
+
+class Listed(NamedTuple):
+    """Per-record columns of a batch as Python lists, for rendering answers one by one."""
+
+    status: list[int]
+    prediction: list[float]
+    reasons: list[int]
 
 
 @dataclass
@@ -111,6 +121,15 @@ class BatchOutcome:
         """Records in the batch."""
         return len(self.request_ids)
 
+    @cached_property
+    def listed(self) -> Listed:
+        """Status, prediction and reason per record as lists.
+
+        Converted once per batch: slicing NumPy arrays per request costs more than
+        writing the request's JSON.
+        """
+        return Listed(self.status.tolist(), self.prediction.tolist(), self.reasons.tolist())
+
     def counts(self) -> dict[str, int]:
         """Records per status name."""
         found = np.bincount(self.status, minlength=len(STATUS_NAMES))
@@ -146,4 +165,5 @@ class JobSlice:
 
     def all_rejected(self) -> bool:
         """True when every record of the request was refused."""
-        return bool((self.outcome.status[self.start : self.stop] == REJECTED).all())
+        statuses = self.outcome.listed.status
+        return all(statuses[i] == REJECTED for i in range(self.start, self.stop))

@@ -85,9 +85,10 @@ def render_predict(part: JobSlice) -> tuple[int, bytes]:
         return error_response(request_error(part))
     start, stop = part.start, part.stop
     ids = outcome.request_ids[start:stop]
-    statuses = outcome.status[start:stop].tolist()
-    values = outcome.prediction[start:stop].tolist()
-    reasons = outcome.reasons[start:stop].tolist()
+    listed = outcome.listed
+    statuses = listed.status[start:stop]
+    values = listed.prediction[start:stop]
+    reasons = listed.reasons[start:stop]
     labels = outcome.labels[start:stop]
     items: list[dict[str, Any]] = []
     for offset, status in enumerate(statuses):

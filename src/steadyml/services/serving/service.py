@@ -317,9 +317,16 @@ class PredictionService:
         return self._queue_log(rendered, rows)
 
     def _queue_log(self, rendered: Rendered, rows: LogRows | None) -> Rendered:
-        """Queue ``rows`` (the batch's log rows to keep); ``rendered`` with its receipt."""
+        """Queue ``rows`` (the batch's log rows to keep); ``rendered`` with its receipt.
+
+        Relaxed, the writer builds the Arrow rows of a second of batches at once. Strict,
+        it commits every batch as soon as it is queued, so there is nothing to amortize:
+        the batch thread builds them, while the writer fsyncs the batch before.
+        """
         count = 0 if rows is None else rows.num_rows
-        ack = self.sink.append(rows, rendered.schema) if rows is not None and count else None
+        ack = None
+        if rows is not None and count:
+            ack = self.sink.append(LogRows.build([rows]) if self.strict else rows, rendered.schema)
         if ack is None and count:
             self.metrics.error("log", count)
         return Rendered(rendered.responses, rows, rendered.schema, ack)

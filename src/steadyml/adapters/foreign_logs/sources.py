@@ -241,10 +241,31 @@ class ParquetSource:
         until: int | None,
         limit: int,
     ) -> ForeignRead:
-        """Rows after ``after`` (see :class:`ForeignSource`); unreadable files skipped."""
+        """Rows after ``after`` (see :class:`ForeignSource`); unreadable files skipped.
+
+        A watermark value with more rows than the page holds is read whole (from every
+        file), so that moving the watermark to it never leaves some of its rows behind.
+        """
         page = _Page(after, until, limit)
-        parts: list[pl.DataFrame] = []
         skipped: list[tuple[str, str]] = []
+
+        def whole(rows: pl.DataFrame) -> pl.DataFrame:
+            value = int(rows.get_column(WATERMARK).max())  # type: ignore[arg-type]
+            return self._collect(_Page(value - 1, value, limit), columns, watermark_column, [])
+
+        frame = self._collect(page, columns, watermark_column, skipped, head=page.size)
+        return page.cut(frame, skipped, whole=whole)
+
+    def _collect(
+        self,
+        page: _Page,
+        columns: list[str],
+        watermark_column: str,
+        skipped: list[tuple[str, str]],
+        head: int | None = None,
+    ) -> pl.DataFrame:
+        """The rows of ``page``'s range from every file (the first ``head`` of each)."""
+        parts: list[pl.DataFrame] = []
         for path in self.files():
             try:
                 scan = self._scan(path)
@@ -254,15 +275,15 @@ class ParquetSource:
                 for condition in page.conditions(pl.col(watermark_column), temporal, aware):
                     scan = scan.filter(condition)
                 present = [c for c in columns if c in scan.collect_schema()]
-                part = scan.select(present).sort(watermark_column).head(page.size).collect()
+                scan = scan.select(present).sort(watermark_column)
+                part = (scan if head is None else scan.head(head)).collect()
             except (OSError, KeyError, pl.exceptions.PolarsError) as exc:
                 reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
                 skipped.append((str(path), reason or type(exc).__name__))
                 continue
             if part.height:
                 parts.append(_with_watermark(part, watermark_column))
-        frame = pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
-        return page.cut(frame, skipped)
+        return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
 
     def lookup(
         self,

@@ -12,6 +12,7 @@ Usage::
     uv run python benchmarks/serving/project.py        # train, promote, export (once)
     bash benchmarks/serving/setup_envs.sh               # BentoML's own environment
     uv run python benchmarks/serving/run.py --rounds 3  # every server, 3 rounds
+    uv run python benchmarks/serving/paired.py          # the log's cost, interleaved rounds
     uv run python benchmarks/serving/report.py          # tables into benchmarks/README.md
 """
 
@@ -94,6 +95,8 @@ def servers(port: int, workers: int, steadyml_workers: int) -> dict[str, Server]
     }
     return table | {
         "fastapi": Server("fastapi", uvicorn, "/predict", record),
+        "probe": Server("probe", [*uvicorn[:3], "server_probe:app", *uvicorn[4:]], "/predict",
+                        record),
         "bentoml": Server("bentoml", bento, "/predict", json.dumps({"record": row}).encode(),
                           {"BENCH_BATCHABLE": "0", "BENCH_WORKERS": str(workers)}),
         "bentoml-batch": Server("bentoml-batch", bento, "/predict",
@@ -283,7 +286,7 @@ def versions() -> dict[str, str]:
     return found
 
 
-ALL = ["steadyml-relaxed", "steadyml-strict", "steadyml-bare", "fastapi", "bentoml",
+ALL = ["steadyml-relaxed", "steadyml-strict", "steadyml-bare", "fastapi", "probe", "bentoml",
        "bentoml-batch", "mlflow"]  # fmt: skip
 
 

@@ -12,7 +12,7 @@ that other servers can write the same log.
 """
 
 from steadyml.adapters.predlog.acks import Ack
-from steadyml.adapters.predlog.batches import DeferredRows
+from steadyml.adapters.predlog.batches import DeferredRows, Item
 from steadyml.adapters.predlog.feedback import (
     FeedbackLogWriter,
     join_feedback,
@@ -52,6 +52,7 @@ __all__ = [
     "Ack",
     "DeferredRows",
     "FeedbackLogWriter",
+    "Item",
     "LogSchemaError",
     "PredictionLogError",
     "PredictionLogWriter",

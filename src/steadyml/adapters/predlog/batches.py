@@ -157,18 +157,19 @@ class BatchAdmitter:
         return self.plan(table.schema).apply(table, safe=False)
 
 
-def _build_deferred(items: list[Item]) -> list[Item]:
+Built: TypeAlias = pa.RecordBatch | pa.Table | pl.DataFrame
+
+
+def _build_deferred(items: list[Item]) -> list[Built]:
     """``items`` with each run of :class:`DeferredRows` (one class and schema) built."""
-    if not any(isinstance(item, DeferredRows) for item in items):
-        return items
 
     def kind(item: Item) -> tuple[type, int] | None:
         return (type(item), id(item.schema)) if isinstance(item, DeferredRows) else None
 
-    built: list[Item] = []
+    built: list[Built] = []
     for key, run in groupby(items, key=kind):
         if key is None:
-            built.extend(run)
+            built.extend(item for item in run if not isinstance(item, DeferredRows))
         else:
             built.append(key[0].build(list(run)))  # type: ignore[attr-defined]
     return built
@@ -176,8 +177,8 @@ def _build_deferred(items: list[Item]) -> list[Item]:
 
 def to_table(items: list[Item], admitter: BatchAdmitter) -> pa.Table:
     """Turn admitted batches into one contiguous table in the log schema."""
-    items = _build_deferred(items)
-    frames = [item for item in items if isinstance(item, pl.DataFrame)]
+    built = _build_deferred(items)
+    frames = [item for item in built if isinstance(item, pl.DataFrame)]
     parts: list[pa.Table] = []
     if frames:
         try:
@@ -185,8 +186,8 @@ def to_table(items: list[Item], admitter: BatchAdmitter) -> pa.Table:
         except (pl.exceptions.PolarsError, TypeError, ValueError):
             parts.extend(frame.to_arrow() for frame in frames)
     groups: list[list[pa.Table]] = []  # runs of one schema: conform each run once
-    for item in items:
-        if isinstance(item, pl.DataFrame | DeferredRows):
+    for item in built:
+        if isinstance(item, pl.DataFrame):
             continue
         table = item if isinstance(item, pa.Table) else pa.Table.from_batches([item])
         if groups and groups[-1][0].schema.equals(table.schema):

@@ -22,12 +22,12 @@ import pyarrow as pa
 from steadyml.adapters.predlog import (
     Ack,
     FeedbackLogWriter,
+    Item,
     PredictionLogWriter,
     SegmentWriter,
     WriterStats,
     recover,
 )
-from steadyml.adapters.predlog.batches import Item
 from steadyml.core.clock import Clock
 from steadyml.errors import SteadyError
 

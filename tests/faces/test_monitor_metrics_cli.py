@@ -32,7 +32,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ServiceSpec:
 def test_watch_serves_the_gauges_on_the_metrics_port(project: ServiceSpec) -> None:
     now = datetime.now(UTC)
     pane = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
-    write_log(project, pane - timedelta(minutes=20), 1200, nan_share=0.1)  # a complete window
+    # a complete 5-minute window, recent enough for the gauges (the newest four windows)
+    # however long the monitor takes to start: 10 minutes of slack past the pane
+    write_log(project, pane - timedelta(minutes=10), 1200, nan_share=0.1)
     command = [sys.executable, "-m", "steadyml.faces.cli.app", "monitor", "--watch",
                "--interval", "300ms", "--metrics-port", "0",
                "--spec", str(project.base_dir)]  # fmt: skip

@@ -12,7 +12,7 @@ Usage::
     uv run python benchmarks/serving/project.py        # train, promote, export (once)
     bash benchmarks/serving/setup_envs.sh               # BentoML's own environment
     uv run python benchmarks/serving/run.py --rounds 3  # every server, 3 rounds
-    uv run python benchmarks/serving/paired.py          # the log's cost, interleaved rounds
+    uv run python benchmarks/serving/paired.py          # ratios of two servers, interleaved
     uv run python benchmarks/serving/report.py          # tables into benchmarks/README.md
 """
 

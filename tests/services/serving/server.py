@@ -58,15 +58,16 @@ class Server:
             )
         path = "/health/ready" if ready else "/health/live"
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log()}")
-            try:
-                if httpx.get(self.url + path, timeout=1.0).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
+        with httpx.Client(timeout=1.0) as client:  # one CA-bundle load, not one per poll
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"server exited: {self.log()}")
+                try:
+                    if client.get(self.url + path).status_code == 200:
+                        return self
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.2)
         self.kill()
         raise RuntimeError(f"server not {path} after {timeout}s: {self.log()}")
 

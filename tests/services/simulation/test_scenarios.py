@@ -64,7 +64,7 @@ def short(name: str, trained: Path, duration: str) -> dict[str, Any]:
         "data": {"spec": str(trained)},
         "duration": duration,
         "rate": 400_000,
-        "monitor_every": "1m",
+        "monitor_every": "2m",  # a round per 2 simulated minutes: half the CI time, bounds kept
         "labels": {"delay": "3m"},
         "http": {"workers": 1, "before": "2m", "after": "5m"},
         "incidents": incidents,

@@ -121,13 +121,15 @@ class SimulationServer:
                 command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise ServerFailed("server", self.tail(), "the server exited; see its log")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/health/ready", timeout=1.0).status_code == 200:
-                    return
-            time.sleep(0.2)
+        # one client for the whole wait: each new one loads the CA bundle (~20 ms)
+        with httpx.Client(timeout=1.0) as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise ServerFailed("server", self.tail(), "the server exited; see its log")
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get(self.url + "/health/ready").status_code == 200:
+                        return
+                time.sleep(0.2)
         self.stop()
         raise ServerFailed("server", self.tail(), f"not ready after {timeout:.0f}s")
 

@@ -135,10 +135,19 @@ def test_wasserstein_matches_scipy() -> None:
     b = RNG.exponential(1.3, size=2_000)
     exact = stats.wasserstein_distance(a, b)
     assert wasserstein_from_samples(a, b) == pytest.approx(exact, rel=1e-12)
-    for shift in (0.0, 0.3):  # N(0, 1) data: 0.02 absolute is 0.02 reference std
+    # N(0, 1) data: 0.01 absolute is 0.01 reference std. KLL sketches are randomized
+    # (their compactions flip coins the Python binding cannot seed): over 60 pairs of
+    # sketches of the same data the error reached 0.021 (and 0.023 once in CI), while
+    # the median of 5 pairs stayed within 0.011. So: every pair within 0.04, the median
+    # of 5 within 0.015.
+    for shift in (0.0, 0.3):
         big_a, big_b = RNG.normal(size=300_000), RNG.normal(shift, 1.0, size=300_000)
-        approx = wasserstein_from_sketches(_sketch(big_a), _sketch(big_b))
-        assert approx == pytest.approx(stats.wasserstein_distance(big_a, big_b), abs=0.02)
+        exact_big = stats.wasserstein_distance(big_a, big_b)
+        errors = [
+            wasserstein_from_sketches(_sketch(big_a), _sketch(big_b)) - exact_big for _ in range(5)
+        ]
+        assert max(abs(error) for error in errors) < 0.04, errors
+        assert abs(float(np.median(errors))) < 0.015, errors
     with pytest.raises(ValueError, match="finite"):
         wasserstein_from_samples(np.array([]), b)
     with pytest.raises(ValueError, match="non-empty"):

@@ -31,10 +31,20 @@ import subprocess
 import time
 from pathlib import Path
 
-from run import DATA, QUIET_ENV, THREADS_ENV, Server, free_port, post, servers, tree_cpu, wrk
+from run import (
+    DATA,
+    QUIET_ENV,
+    THREADS_ENV,
+    VARIANTS,
+    Server,
+    free_port,
+    post,
+    servers,
+    tree_cpu,
+    wrk,
+)
 
 HERE = Path(__file__).resolve().parent
-_VARIANTS = ("relaxed", "strict", "bare")
 
 
 def start(
@@ -46,7 +56,7 @@ def start(
     """
     port = free_port()
     table = servers(port, workers, workers)
-    server = table[f"steadyml-{name}" if name in _VARIANTS else name]
+    server = table[f"steadyml-{name}" if name in VARIANTS else name]
     env = {**os.environ, **QUIET_ENV, **THREADS_ENV, **server.env}
     if src is not None:
         env["PYTHONPATH"] = str(src.resolve() / "src")
@@ -63,7 +73,7 @@ def _label(name: str, src: Path | None) -> str:
 
 
 def main() -> None:
-    """Start both variants, alternate wrk runs, append the rounds to ``paired.jsonl``."""
+    """Start both servers, alternate wrk runs, append the rounds to ``paired.jsonl``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--a", default="relaxed", help="first server (the denominator)")
     parser.add_argument("--b", default="bare", help="second server")
@@ -82,7 +92,7 @@ def main() -> None:
     if len(plan) < 2:
         parser.error("--a and --b are the same server; give another one, or --a-src/--b-src")
     for name, src in plan.values():
-        if src is not None and name not in _VARIANTS:
+        if src is not None and name not in VARIANTS:
             parser.error(f"--a-src/--b-src apply to steadyml variants, not {name!r}")
         if src is not None and not (src / "src" / "steadyml").is_dir():
             parser.error(f"{src} is not a steadyml checkout (no src/steadyml)")

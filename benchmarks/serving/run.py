@@ -44,6 +44,7 @@ QUIET_ENV = {"BENTOML_DO_NOT_TRACK": "True", "DO_NOT_TRACK": "1"}
 # every server gets what steadyml's workers get by default: one OpenMP (LightGBM) and one
 # Polars thread per process; on 2 cores, per-call thread pools only add hand-offs
 THREADS_ENV = {"OMP_NUM_THREADS": "1", "POLARS_MAX_THREADS": "1"}
+VARIANTS = ("relaxed", "strict", "bare")  # the spec variants project.py writes
 
 
 @dataclass
@@ -91,7 +92,7 @@ def servers(port: int, workers: int, steadyml_workers: int) -> dict[str, Server]
         f"steadyml-{variant}": Server(
             f"steadyml-{variant}", [*steadyml, str(PROJECT / f"{variant}.yaml")], "/predict", record
         )
-        for variant in ("relaxed", "strict", "bare")
+        for variant in VARIANTS
     }
     return table | {
         "fastapi": Server("fastapi", uvicorn, "/predict", record),

@@ -121,7 +121,7 @@ class SimulationServer:
                 command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         deadline = time.monotonic() + timeout
-        # one client for the whole wait: each new one loads the CA bundle (~20 ms)
+        # one client for the whole wait: each new one loads the CA bundle (~60 ms)
         with httpx.Client(timeout=1.0) as client:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:

@@ -154,6 +154,17 @@ def _first_naming(
     return first
 
 
+def _first_alert(alerts: list[Alert], injected: Incident) -> Alert:
+    """The alert that detected ``injected``: the incident's first one, except that a
+    feature's incident is detected by the first alert naming that feature (or naming no
+    feature, as prediction drift does), not by an earlier one about another feature that
+    the monitor grouped into the same incident."""
+    about = alerts
+    if injected.by_feature and injected.feature is not None:
+        about = [a for a in alerts if a.subject in ("", injected.feature)] or alerts
+    return min(about, key=lambda a: a.opened_at)
+
+
 @dataclass
 class SimulationResult:
     """Everything a run measured."""
@@ -272,7 +283,7 @@ class SimulationResult:
                 )
                 continue
             used.add(match.id)
-            first = min(alerts[match.id], key=lambda a: a.opened_at)
+            first = _first_alert(alerts[match.id], injected)
             mitigation = next(
                 (
                     a

@@ -31,18 +31,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from run import (
-    DATA,
-    QUIET_ENV,
-    THREADS_ENV,
-    VARIANTS,
-    Server,
-    free_port,
-    post,
-    servers,
-    tree_cpu,
-    wrk,
-)
+from run import DATA, VARIANTS, Server, free_port, launch, post, servers, tree_cpu, wrk
 
 HERE = Path(__file__).resolve().parent
 
@@ -57,14 +46,9 @@ def start(
     port = free_port()
     table = servers(port, workers, workers)
     server = table[f"steadyml-{name}" if name in VARIANTS else name]
-    env = {**os.environ, **QUIET_ENV, **THREADS_ENV, **server.env}
-    if src is not None:
-        env["PYTHONPATH"] = str(src.resolve() / "src")
+    extra = None if src is None else {"PYTHONPATH": str(src.resolve() / "src")}
     log = open(DATA / f"server-paired-{port}.log", "wb")  # noqa: SIM115 - kept open
-    process = subprocess.Popen(
-        server.argv, cwd=server.cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
+    process = launch(server, log, extra)
     return f"http://127.0.0.1:{port}{server.path}", server, process
 
 

@@ -31,7 +31,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -185,6 +185,23 @@ def wrk(url: str, body_file: Path, connections: int, seconds: float) -> dict[str
     raise RuntimeError(f"wrk printed no result: {done.stdout[-500:]} {done.stderr[-500:]}")
 
 
+def launch(
+    server: Server, log: IO[bytes], extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``server`` in its own session, its output to ``log``.
+
+    Its environment: this one, quiet telemetry, one thread per pool, the server's own
+    variables and ``extra_env``; its virtual environment's ``bin`` first on ``PATH``.
+    """
+    env = {**os.environ, **QUIET_ENV, **THREADS_ENV, **server.env, **(extra_env or {})}
+    env.pop("VIRTUAL_ENV", None)
+    env["PATH"] = f"{Path(server.argv[0]).parent}{os.pathsep}{env.get('PATH', '')}"
+    return subprocess.Popen(
+        server.argv, cwd=server.cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+
+
 def run_one(
     name: str,
     round_: int,
@@ -200,15 +217,9 @@ def run_one(
     body_file = DATA / f"body-{name}.json"
     body_file.write_bytes(server.body)
     url = f"http://127.0.0.1:{port}{server.path}"
-    env = {**os.environ, **QUIET_ENV, **THREADS_ENV, **server.env}
-    env.pop("VIRTUAL_ENV", None)
-    env["PATH"] = f"{Path(server.argv[0]).parent}{os.pathsep}{env.get('PATH', '')}"
     log = open(DATA / f"server-{name}.log", "wb")  # noqa: SIM115 - closed below
     started = time.perf_counter()
-    process = subprocess.Popen(
-        server.argv, cwd=server.cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
+    process = launch(server, log)
     results: list[dict[str, Any]] = []
     try:
         while post(url, server.body) != 200:

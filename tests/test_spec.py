@@ -69,6 +69,7 @@ def test_spec_is_frozen() -> None:
             "cannot exceed",
         ),
         (minimal(monitors={"windows": ["5 minutes"]}), "monitors.windows", "duration"),
+        (minimal(monitors={"mean_shift_warn": 0}), "monitors.mean_shift_warn", "greater"),
         (
             minimal(data={"source": {"path": "a"}, "target": "y", "features": ["y"]}),
             "(top level)",

@@ -260,13 +260,19 @@ def clean_table(manifest: dict[str, Any], runs: dict[tuple[str, str], list[dict[
             f"| {total.per_day(total.alarms):.1f} | {total.per_day(total.episodes):.1f} "
             f"| {columns} |"
         )
-    week = steady.get("clean-week")
-    reports = [week] if week is not None else list(steady.values())
-    days = sum(float(r.get("clean_days") or 0.0) for r in reports)
-    if days:
+    cleans = {
+        "the clean week": steady.get("clean-week"),
+        "a clean day, a monitor round every minute": steady.get("clean-day-every-minute"),
+    }
+    groups = [(where, [r]) for where, r in cleans.items() if r is not None]
+    if not groups:
+        groups = [("the clean time of every run", list(steady.values()))]
+    for where, reports in groups:
+        days = sum(float(r.get("clean_days") or 0.0) for r in reports)
+        if not days:
+            continue
         found = [a for r in reports for a in r.get("false_alarms") or []]
         pages = [a for r in reports for a in r.get("false_pages") or []]
-        where = "the clean week" if week is not None else "the clean time of every run"
         lines.append(
             f"| steadyml (`steadyml simulate`, {where}) | {days * 24:.1f} h | "
             f"{len(found)} incidents ({len(pages)} pages) | {len(found) / days:.1f} | "

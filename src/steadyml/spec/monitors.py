@@ -147,6 +147,12 @@ class MonitorsSpec(Frozen):
     )
     drift_warn: float = Field(0.04, gt=0, description="effect at which a feature warns")
     drift_alarm: float = Field(0.12, gt=0, description="effect at which a feature drifts")
+    mean_shift_warn: float = Field(
+        0.03,
+        gt=0,
+        description="a numeric feature warns once its mean moved at least this many "
+        "reference std beyond doubt",
+    )
     false_alarm_rate: float = Field(0.001, gt=0, lt=0.5)
     lateness: Duration = Field(
         "2m", description="how long after its end a window still takes records (then complete)"

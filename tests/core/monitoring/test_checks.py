@@ -12,6 +12,7 @@ from dataclasses import replace
 import numpy as np
 import polars as pl
 import pytest
+from scipy import stats
 from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
 
 from steadyml.core.monitoring import (
@@ -19,6 +20,7 @@ from steadyml.core.monitoring import (
     OutcomeSummary,
     WindowData,
     WindowKey,
+    compile_rules,
     label_summary,
     run_checks,
 )
@@ -32,7 +34,16 @@ from steadyml.core.monitoring.checks import (
 )
 from steadyml.core.monitoring.scores import ScoreHistogram
 from steadyml.spec import KpiSpec, ServiceSpec, parse_spec
-from tests.core.monitoring.helpers import T0, WINDOW, log_frame, reference, score, window_of, year
+from tests.core.monitoring.helpers import (
+    T0,
+    WINDOW,
+    census,
+    log_frame,
+    reference,
+    score,
+    window_of,
+    year,
+)
 
 ROWS = 6000
 
@@ -160,6 +171,59 @@ def test_clean_census_years_do_not_drift(clean: list[Measurement]) -> None:
     assert len(drift) == 16
     assert all(m.status in ("ok", "warn") for m in drift)
     assert all((m.value or 0) < 0.12 for m in drift)
+
+
+def test_mean_shift_matches_welch_and_bounds_the_shift(clean_rows: pl.DataFrame) -> None:
+    ref_age = census().reference.head(20_000).get_column("AGEP").cast(pl.Float64).to_numpy()
+    spread = ref_age.std(ddof=1)
+    shifted = clean_rows.with_columns(pl.col("AGEP").cast(pl.Float64) + 0.1 * spread)
+    spec = parse_spec(
+        {
+            "service": "employment",
+            "task": "binary_classification",
+            "data": {"source": {"path": "x.parquet"}, "target": "employed"},
+            "monitors": {"false_alarm_rate": 0.01},
+        }
+    )
+    found = run_checks(window_of(log_frame(shifted)), reference(), spec)
+    shift = find(found, "drift.mean_shift", "AGEP")
+    cur_age = shifted.get_column("AGEP").to_numpy()
+    welch = stats.ttest_ind(cur_age, ref_age, equal_var=False)
+    difference = (cur_age.mean() - ref_age.mean()) / spread
+    standard_error = difference / welch.statistic
+    z = stats.norm.isf(0.01 / 2)  # one numeric feature: no Bonferroni share
+    assert shift.details["mean_shift"] == pytest.approx(difference, rel=1e-9)
+    assert shift.details["standard_error"] == pytest.approx(standard_error, rel=1e-6)
+    assert shift.value == pytest.approx(abs(difference), rel=1e-9)
+    assert shift.low == pytest.approx(abs(difference) - z * standard_error, rel=1e-6)
+    assert shift.high == pytest.approx(abs(difference) + z * standard_error, rel=1e-6)
+    assert shift.n == ROWS
+    # the sign is kept in the details; a drop gives the same size
+    dropped = clean_rows.with_columns(pl.col("AGEP").cast(pl.Float64) - 0.1 * spread)
+    down = find(
+        run_checks(window_of(log_frame(dropped)), reference(), spec), "drift.mean_shift", "AGEP"
+    )
+    assert down.details["mean_shift"] < -0.05
+    assert down.value == pytest.approx(-down.details["mean_shift"])
+
+
+def test_mean_shift_is_only_for_numeric_features(clean: list[Measurement]) -> None:
+    subjects = {m.subject for m in clean if m.metric == "drift.mean_shift"}
+    assert subjects == {"AGEP"}
+
+
+def test_a_shift_of_a_fifth_of_a_std_breaks_the_default_mean_shift_rule(
+    spec: ServiceSpec, clean_rows: pl.DataFrame, clean: list[Measurement]
+) -> None:
+    [rule] = [r for r in compile_rules(spec) if r.name == "feature_mean_shift"]
+    assert rule.threshold == spec.monitors.mean_shift_warn == 0.03
+    assert rule.bound == "low" and rule.severity == "P3" and rule.incident == "feature_drift"
+    assert not rule.breached(find(clean, "drift.mean_shift", "AGEP"))
+    spread = census().reference.head(20_000).get_column("AGEP").cast(pl.Float64).std()
+    assert spread is not None
+    shifted = clean_rows.with_columns(pl.col("AGEP").cast(pl.Float64) + 0.2 * spread)
+    found = run_checks(window_of(log_frame(shifted)), reference(), spec)
+    assert rule.breached(find(found, "drift.mean_shift", "AGEP"))
 
 
 # -- service health -------------------------------------------------------------------

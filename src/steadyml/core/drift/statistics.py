@@ -64,6 +64,9 @@ def numeric_statistics(
     spread = std if np.isfinite(std) and std > 0 else None
     stats["mean_shift"] = (cur.mean - ref.mean) / spread if spread and cur.finite else None
     stats["std_ratio"] = cur.std / spread if spread and cur.finite > 1 else None
+    stats["mean_shift_se"] = _mean_shift_se(
+        ref.variance, ref.finite, cur.variance, cur.finite, spread
+    )
     outside = int(aligned.current[0] + aligned.current[-2])
     stats["out_of_range_share"] = outside / max(int(aligned.current.sum()), 1)
     stats.update(_distance_statistics(name, views, spread))
@@ -77,6 +80,16 @@ def numeric_statistics(
     if cur.posinf or cur.neginf:
         notes.append(f"{cur.posinf + cur.neginf} current values are infinite")
     return stats, notes
+
+
+def _mean_shift_se(
+    ref_variance: float, ref_n: int, cur_variance: float, cur_n: int, spread: float | None
+) -> float | None:
+    """Standard error of ``mean_shift`` (Welch: both means are estimates), in reference std."""
+    if not spread or ref_n < 2 or cur_n < 2:
+        return None
+    se = np.sqrt(cur_variance / cur_n + ref_variance / ref_n) / spread
+    return float(se) if np.isfinite(se) else None
 
 
 def _distance_statistics(

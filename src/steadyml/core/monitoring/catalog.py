@@ -67,6 +67,7 @@ METRICS: dict[str, MetricInfo] = {
     "quality.out_of_range_rate": MetricInfo(*_RATE, "required", "data_quality", True),
     "drift.effect": MetricInfo(*_POSITIVE, "required", "feature_drift", True),
     "drift.psi": MetricInfo(*_POSITIVE, "required", "feature_drift", True),
+    "drift.mean_shift": MetricInfo(*_POSITIVE, "required", "feature_drift"),
     "drift.features_drifting": MetricInfo(*_POSITIVE, "none", "feature_drift"),
     "prediction_drift.effect": MetricInfo(*_POSITIVE, "none", "prediction_drift", True),
     "prediction_drift.psi": MetricInfo(*_POSITIVE, "none", "prediction_drift", True),

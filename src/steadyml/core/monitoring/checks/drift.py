@@ -11,6 +11,13 @@ compared with the model version's reference profile by
   with the same calibrated status;
 * ``prediction_drift.effect`` and ``prediction_drift.psi`` - the same for the model's
   outputs;
+* ``drift.mean_shift:F`` - for a numeric feature, how far its mean moved, in reference
+  standard deviations (absolute; the sign is in the details), with an interval whose
+  lower bound is exceeded by noise alone with probability ``false_alarm_rate`` across
+  the window's numeric features (Bonferroni). The mean is the most efficient statistic
+  of a location shift: a 5-minute window of 8,000 rows knows it within 0.01 std, where
+  a histogram distance needs several times the rows, so a slow drift of a numeric
+  feature is raised as soon as its mean has moved beyond doubt;
 * ``drift.features_drifting`` - how many features have the status ``drift``.
 
 A window checked again with the same profiles (labels arrived for it, nothing else
@@ -21,7 +28,9 @@ calibrating again.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
+
+from scipy.stats import norm
 
 from steadyml.core.drift import CompareSettings, DriftResult, Tolerance, compare
 from steadyml.core.monitoring.context import PREDICTION_COLUMN, Reference, WindowData
@@ -113,6 +122,30 @@ def _measurements(result: DriftResult, family: str, subject: str) -> list[Measur
     ]
 
 
+def _mean_shifts(features: Sequence[DriftResult], false_alarm_rate: float) -> list[Measurement]:
+    measured: list[tuple[str, int, float, float]] = []
+    for feature in features:
+        shift = feature.statistics.get("mean_shift")
+        se = feature.statistics.get("mean_shift_se")
+        if feature.kind == "numeric" and shift is not None and se:
+            measured.append((feature.feature, feature.n_current, shift, se))
+    if not measured:
+        return []
+    z = float(norm.isf(false_alarm_rate / (2 * len(measured))))
+    return [
+        Measurement(
+            "drift.mean_shift",
+            abs(shift),
+            name,
+            low=max(abs(shift) - z * se, 0.0),
+            high=abs(shift) + z * se,
+            n=rows,
+            details={"mean_shift": shift, "standard_error": se, "z": z},
+        )
+        for name, rows, shift, se in measured
+    ]
+
+
 def check_drift(
     window: WindowData,
     reference: Reference,
@@ -153,6 +186,7 @@ def _check(
         )
         for feature in result.features:
             out.extend(_measurements(feature, "drift", feature.feature))
+        out.extend(_mean_shifts(result.features, settings.false_alarm_rate))
         drifting = result.with_status(result.status.DRIFT)
         out.append(
             Measurement(

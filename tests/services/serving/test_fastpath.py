@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 
 from steadyml.adapters.predlog import FALLBACK_REASONS
 from steadyml.adapters.store.monitoring import MonitorStore
@@ -13,6 +14,7 @@ from steadyml.core.clock import ManualClock
 from steadyml.core.contract.records import FieldViolation
 from steadyml.core.monitoring import AlertRule, IncidentBook, RuleState
 from steadyml.core.violations import ViolationKind
+from steadyml.services.serving import fastpath
 from steadyml.services.serving.fastpath import FastPath, TickReport
 from steadyml.services.serving.outcome import FALLBACK, REJECTED, STATUS_OK, BatchOutcome
 from steadyml.services.workspace import Workspace
@@ -48,6 +50,23 @@ def outcome(rows: int, nan: int = 0, rejected: int = 0, latency_ms: float = 3.0)
 
 def fast_path(ws: Workspace, clock: ManualClock) -> FastPath:
     return FastPath(ws.spec, ws, clock=clock, version=lambda: "2")
+
+
+class _Scorer:
+    forced: str | None = None
+
+
+def counted(fast: FastPath, clock: ManualClock) -> tuple[FastPath, list[datetime]]:
+    """``fast`` with its ticks recorded: the clock's time at the start of each."""
+    ticks: list[datetime] = []
+    original = fast.tick
+
+    def counting_tick() -> TickReport:
+        ticks.append(clock.now())
+        return original()
+
+    fast.tick = counting_tick  # type: ignore[method-assign]
+    return fast, ticks
 
 
 def test_clean_traffic_raises_nothing(workspace: Workspace) -> None:
@@ -167,21 +186,10 @@ def test_the_loop_ticks_on_event_time_not_wall_time(workspace: Workspace) -> Non
     import asyncio
 
     clock = ManualClock(T0)
-    fast = fast_path(workspace, clock)
-    ticks: list[datetime] = []
-    original = fast.tick
-
-    def counting_tick() -> TickReport:
-        ticks.append(clock.now())
-        return original()
-
-    fast.tick = counting_tick  # type: ignore[method-assign]
-
-    class Scorer:
-        forced: str | None = None
+    fast, ticks = counted(fast_path(workspace, clock), clock)
 
     async def drive() -> None:
-        task = asyncio.create_task(fast.loop(Scorer()))
+        task = asyncio.create_task(fast.loop(_Scorer()))
         try:
             await asyncio.sleep(0.35)  # the clock stands still: no tick is due
             assert ticks == []
@@ -195,3 +203,40 @@ def test_the_loop_ticks_on_event_time_not_wall_time(workspace: Workspace) -> Non
     assert fast.interval == 5.0
     assert len(ticks) == 4, ticks  # far fewer than one per 5 wall seconds would give
     assert ticks == sorted(ticks) and ticks[-1] == T0 + timedelta(seconds=24)
+
+
+def test_traffic_that_carries_the_clock_past_a_tick_wakes_the_loop(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replay moves the clock by its requests: each tick comes when its traffic does.
+
+    The wall-time wake-up is pushed out of reach (it would come after ``interval`` = 5
+    wall seconds), so only the batches' event times can trigger the ticks.
+    """
+    import asyncio
+
+    monkeypatch.setattr(fastpath, "WAKE_SECONDS", 60.0)
+    clock = ManualClock(T0)
+    fast, ticks = counted(fast_path(workspace, clock), clock)
+
+    async def wait_for_ticks(count: int) -> None:
+        deadline = time.perf_counter() + 2.0  # far less than the 5 s wall wake-up
+        while len(ticks) < count and time.perf_counter() < deadline:
+            await asyncio.sleep(0.002)
+
+    async def drive() -> None:
+        task = asyncio.create_task(fast.loop(_Scorer()))
+        try:
+            await asyncio.sleep(0.05)  # the loop starts and listens
+            for second in range(1, 21):  # 20 simulated seconds of traffic
+                clock.advance(timedelta(seconds=1))
+                fast.observe(outcome(8))
+                if second % 5 == 0:
+                    await wait_for_ticks(second // 5)
+                else:
+                    await asyncio.sleep(0)
+        finally:
+            task.cancel()
+
+    asyncio.run(drive())
+    assert ticks == [T0 + timedelta(seconds=s) for s in (5, 10, 15, 20)], ticks

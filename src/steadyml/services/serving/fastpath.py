@@ -302,6 +302,10 @@ class FastPath:
         self._last_breach: dict[tuple[str, str], datetime] = {}
         self._active: set[tuple[str, str, str]] | None = None  # unknown until the first tick
         self._forced_by_us: str | None = None
+        # the next tick is due at this clock time (epoch seconds); the batch thread wakes
+        # the loop when traffic carries the clock past it (see :meth:`loop`)
+        self._due_at = self.started.timestamp() + self.interval
+        self._wake: Callable[[], None] | None = None
 
     @classmethod
     def for_server(
@@ -337,8 +341,13 @@ class FastPath:
     # -- the hot path ------------------------------------------------------------------
 
     def observe(self, outcome: BatchOutcome) -> None:
-        """Count one micro-batch (batch thread)."""
-        self.counters.observe(outcome, int(self.clock.now().timestamp()))
+        """Count one micro-batch (batch thread); wake the loop when a tick is due."""
+        now = self.clock.now().timestamp()
+        self.counters.observe(outcome, int(now))
+        wake = self._wake
+        if now >= self._due_at and wake is not None:
+            self._due_at = now + self.interval  # one wake-up per due tick
+            wake()
 
     # -- evaluation --------------------------------------------------------------------
 
@@ -481,32 +490,63 @@ class FastPath:
     ) -> None:
         """Tick every ``interval`` of event time (in a thread) and apply the mode; never returns.
 
-        The loop wakes every :data:`WAKE_SECONDS` of wall time (at most ``interval``) and
-        ticks once the clock moved ``interval`` past the last tick: on the system clock
-        that is every ``interval`` seconds; in a simulation, whose clock runs faster than
-        the wall, it is every ``interval`` of simulated time, as production would tick.
+        A tick is due once the clock moved ``interval`` past the last one. The loop looks
+        at the clock every :data:`WAKE_SECONDS` of wall time (at most ``interval``), and
+        the batch thread wakes it as soon as a micro-batch finds a tick due. On the system
+        clock that is every ``interval`` seconds either way; in a simulation, whose clock
+        is moved by the replayed requests many times faster than the wall, the traffic's
+        own event times trigger each tick, so it happens at the simulated moment it would
+        have happened in production, whatever the replay's speed.
         """
         wake = min(self.interval, WAKE_SECONDS)
+        running = asyncio.get_running_loop()
+        sleeper: asyncio.Future[None] = running.create_future()
+
+        def wake_now() -> None:  # on the event loop: by the timer or the batch thread
+            if not sleeper.done():
+                sleeper.set_result(None)
+
+        def wake_up() -> None:  # from the batch thread
+            running.call_soon_threadsafe(wake_now)
+
+        self._wake = wake_up
         last = self.clock.now()
-        while True:
-            await asyncio.sleep(wake)
-            now = self.clock.now()
-            if (now - last).total_seconds() < self.interval:
-                continue
-            last = now
-            try:
-                report = await asyncio.to_thread(self.tick)
-            except SteadyError as exc:
-                _log.warning("fast path tick failed: %s", exc.one_line())
-                if on_error is not None:
-                    on_error(exc)
-                continue
-            except Exception as exc:  # the loop must survive anything
-                _log.exception("fast path tick failed")
-                if on_error is not None:
-                    on_error(exc)
-                continue
-            self.apply_mode(scorer, report.fallback)
+        self._due_at = last.timestamp() + self.interval
+        try:
+            while True:
+                now = self.clock.now()
+                if (now - last).total_seconds() < self.interval:
+                    # a wake-up that came while a tick ran is not lost: the clock it saw
+                    # is read here before sleeping again
+                    sleeper = running.create_future()
+                    timer = running.call_later(wake, wake_now)
+                    try:
+                        await sleeper
+                    finally:
+                        timer.cancel()
+                    continue
+                last = now
+                self._due_at = now.timestamp() + self.interval
+                await self._tick_and_apply(scorer, on_error)
+        finally:
+            self._wake = None
+
+    async def _tick_and_apply(
+        self, scorer: Any, on_error: Callable[[BaseException], None] | None
+    ) -> None:
+        try:
+            report = await asyncio.to_thread(self.tick)
+        except SteadyError as exc:
+            _log.warning("fast path tick failed: %s", exc.one_line())
+            if on_error is not None:
+                on_error(exc)
+            return
+        except Exception as exc:  # the loop must survive anything
+            _log.exception("fast path tick failed")
+            if on_error is not None:
+                on_error(exc)
+            return
+        self.apply_mode(scorer, report.fallback)
 
 
 def describe(signals: Sequence[Signal]) -> list[Mapping[str, Any]]:

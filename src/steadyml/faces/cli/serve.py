@@ -15,7 +15,6 @@ fresh interpreter that imports only what serving needs (which also starts faster
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from steadyml.errors import ConfigError
+from steadyml.services.uvicorn_options import uvicorn_options
 from steadyml.spec import load_spec
 
 if TYPE_CHECKING:  # imported when serving starts: other commands stay quick to start
@@ -71,10 +71,6 @@ def app_from_environment() -> ServingApp | PrefixRouter:
     return with_dashboard(serving)
 
 
-def _installed(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
-
-
 def serve_command(
     spec: Annotated[
         Path, typer.Option("--spec", "-s", help="The service spec file (or its folder).")
@@ -100,15 +96,7 @@ def serve_command(
     os.environ[SPEC_ENV] = str(spec_file.resolve())
     os.environ[UI_ENV] = "1" if ui else "0"
     count = workers or loaded.deployment.workers
-    options = {
-        "host": host,
-        "port": port,
-        "loop": "uvloop" if _installed("uvloop") else "asyncio",
-        "http": "httptools" if _installed("httptools") else "h11",
-        "log_level": log_level,
-        "timeout_graceful_shutdown": 30,
-        "access_log": access_log,
-    }
+    options = uvicorn_options(host, port, log_level=log_level, access_log=access_log)
     for variable, threads in WORKER_THREADS.items():
         os.environ.setdefault(variable, threads)
     if count > 1:

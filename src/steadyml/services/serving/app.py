@@ -5,9 +5,13 @@ checks are answered by :class:`ServingApp` directly (raw ASGI, orjson), because 
 framework's routing, dependency injection and response classes cost more per request
 than the prediction itself. Everything else (``/docs``, ``/openapi.json``, ``/metrics``,
 ``/admin/*``, unknown paths) goes to the FastAPI app, which also serves the hot
-endpoints for anyone who calls it directly. The app handles the ASGI lifespan itself:
-start-up loads the model and the log, shutdown drains in-flight requests and seals the
-log (uvicorn sends it after SIGTERM, once it stopped accepting connections).
+endpoints for anyone who calls it directly. Under ``steadyml serve`` a plain ``POST
+/predict`` does not even reach ASGI: the server's HTTP protocol
+(:mod:`~steadyml.services.serving.http_protocol`) hands its body to
+:meth:`ServingApp.begin_predict` and writes the same reply itself. The app handles the
+ASGI lifespan itself: start-up loads the model and the log, shutdown drains in-flight
+requests and seals the log (uvicorn sends it after SIGTERM, once it stopped accepting
+connections).
 """
 
 from __future__ import annotations
@@ -129,6 +133,31 @@ class ServingApp:
             )
         await _send(send, reply)
         self.service.metrics.observe_request("predict", reply[0], time.perf_counter() - start)
+
+    def begin_predict(
+        self,
+        body: bytes,
+        *,
+        request_id: str | None,
+        event_time: str | None,
+        simulated_time: str | None,
+        start: float,
+    ) -> Reply | Awaitable[Reply]:
+        """``POST /predict`` for an HTTP protocol that reads the request itself.
+
+        The same answer as the ASGI route (the reply, or an awaitable of it), for
+        :class:`~steadyml.services.serving.http_protocol.PredictProtocol`; the caller
+        writes the response and counts it with :meth:`answered`.
+        """
+        if self.simulated_clock is not None:
+            _advance(self.simulated_clock, simulated_time)
+        return self.endpoints.begin_predict(
+            body, request_id=request_id, event_time=event_time, start=start
+        )
+
+    def answered(self, status: int, start: float) -> None:
+        """Count one ``/predict`` response sent outside ASGI, with its latency."""
+        self.service.metrics.observe_request("predict", status, time.perf_counter() - start)
 
     async def _infer(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.perf_counter()

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
 
 import orjson
 
+from steadyml.adapters.predlog import Ack
 from steadyml.errors import DataError, NotFoundError, SteadyError
 from steadyml.services.serving.batcher import Job
 from steadyml.services.serving.feedback import parse_feedback
@@ -32,6 +34,12 @@ def _ok(body: object, status: int = 200) -> Reply:
     return status, orjson.dumps(body)
 
 
+async def _after(ack: Ack, reply: Reply) -> Reply:
+    """``reply`` once ``ack`` is durable (strict mode), or after the ack time-out."""
+    await ack.wait_async(_ACK_TIMEOUT)
+    return reply
+
+
 class Endpoints:
     """The endpoints of one :class:`PredictionService`."""
 
@@ -49,7 +57,34 @@ class Endpoints:
         start: float | None = None,
     ) -> Reply:
         """``POST /predict``."""
-        return await self._score(
+        reply = self.begin_predict(body, request_id=request_id, event_time=event_time, start=start)
+        return reply if isinstance(reply, tuple) else await reply
+
+    async def infer(
+        self, name: str, body: bytes, *, event_time: str | None = None, start: float | None = None
+    ) -> Reply:
+        """``POST /v2/models/{name}/infer``."""
+        reply = self._begin(
+            body, protocol="oip", name=name, request_id=None, event_time=event_time, start=start
+        )
+        return reply if isinstance(reply, tuple) else await reply
+
+    def begin_predict(
+        self,
+        body: bytes,
+        *,
+        request_id: str | None = None,
+        event_time: str | None = None,
+        start: float | None = None,
+    ) -> Reply | Awaitable[Reply]:
+        """``POST /predict`` without a coroutine: the reply, or an awaitable of it.
+
+        A request refused on sight (bad JSON, no model) is answered at once; an accepted
+        one returns its job's future, resolved on the event loop once its batch is
+        scored. The HTTP protocol of ``steadyml serve`` calls this to answer without an
+        ASGI task per request; :meth:`predict` awaits the same thing.
+        """
+        return self._begin(
             body,
             protocol="predict",
             name="",
@@ -58,20 +93,7 @@ class Endpoints:
             start=start,
         )
 
-    async def infer(
-        self, name: str, body: bytes, *, event_time: str | None = None, start: float | None = None
-    ) -> Reply:
-        """``POST /v2/models/{name}/infer``."""
-        return await self._score(
-            body,
-            protocol="oip",
-            name=name,
-            request_id=None,
-            event_time=event_time,
-            start=start,
-        )
-
-    async def _score(
+    def _begin(
         self,
         body: bytes,
         *,
@@ -80,7 +102,7 @@ class Endpoints:
         request_id: str | None,
         event_time: str | None,
         start: float | None,
-    ) -> Reply:
+    ) -> Reply | Awaitable[Reply]:
         service = self.service
         began = time.perf_counter() if start is None else start
         try:
@@ -103,7 +125,7 @@ class Endpoints:
         except SteadyError as exc:
             ack = service.refuse(body, exc, request_id)
             if ack is not None and service.strict:
-                await ack.wait_async(_ACK_TIMEOUT)
+                return _after(ack, error_response(exc))
             return error_response(exc)
         job = Job(
             payload.records,
@@ -118,7 +140,7 @@ class Endpoints:
             reference=reference,
         )
         service.submit(job)
-        return await job.future
+        return job.future
 
     def refused(self, body: bytes, error: SteadyError, request_id: str | None) -> Reply:
         """Log and answer a prediction request refused before it was read (too large)."""

@@ -10,7 +10,6 @@ it with SIGTERM (in-flight requests finish, the log is sealed).
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import signal
@@ -26,6 +25,7 @@ import httpx
 
 from steadyml.core.clock import ManualClock
 from steadyml.errors import ConfigError, SteadyError
+from steadyml.services.uvicorn_options import uvicorn_options
 
 if TYPE_CHECKING:
     from steadyml.services.serving import ServingApp
@@ -105,12 +105,7 @@ class SimulationServer:
             START_ENV: str(at.timestamp()),
             "POLARS_MAX_THREADS": os.environ.get("POLARS_MAX_THREADS", "1"),
         }
-        loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
-        http = "httptools" if importlib.util.find_spec("httptools") else "h11"
-        options = {
-            "host": "127.0.0.1", "port": self.port, "loop": loop, "http": http,
-            "log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 30,
-        }  # fmt: skip
+        options = uvicorn_options("127.0.0.1", self.port, log_level="warning")
         factory = f"{__name__}:app_from_environment"
         plan = {"factory": factory, "options": options, "count": self.workers}
         # one socket per worker (SO_REUSEPORT): the client's connections reach every worker

@@ -112,7 +112,11 @@ def section(header: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         "serve` gets the already-encoded row (it cannot apply steadyml's transform). "
         "steadyml answers with validation, output guards, metrics and the durable "
         'prediction log on, except in the "log and metrics off" variant '
-        "(`deployment.prediction_log: false`, `deployment.metrics: false`).",
+        "(`deployment.prediction_log: false`, `deployment.metrics: false`). Its hot path: "
+        "`steadyml serve` runs uvicorn (uvloop, httptools) with steadyml's own HTTP "
+        "protocol, uvicorn's httptools protocol subclassed, which reads a `POST /predict` "
+        "and writes its answer without an ASGI task per request; FastAPI serves the rest "
+        "of the API and the OpenAPI document (`docs/serving.md`, Performance).",
         "",
         f"Run {header.get('run', '?')}, {rounds} rounds; figures are medians over the "
         "rounds, *min–max* the range of req/s across them; *CPU/1k* is the server's "

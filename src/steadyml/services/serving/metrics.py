@@ -1,9 +1,10 @@
 """Prometheus metrics of one serving app, in a registry of its own.
 
 Every app gets its own :class:`~prometheus_client.CollectorRegistry`, so two apps in one
-process (tests, embedding) never share counters. Per-request work is one histogram
-observation and one counter increment on pre-bound children; per-batch counts are added
-once per micro-batch; log-writer and breaker figures are read only when scraped.
+process (tests, embedding) never share counters. Per-request work is a list append and a
+dict increment (:class:`~steadyml.services.serving.request_metrics.RequestMetrics`,
+folded into histogram buckets in bulk); per-batch counts are added once per
+micro-batch; log-writer and breaker figures are read only when scraped.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from steadyml.adapters.predlog import FALLBACK_REASONS, STATUSES, WriterStats
+from steadyml.services.serving.request_metrics import RequestMetrics
 
 __all__ = ["CONTENT_TYPE", "LogStatsCollector", "ServingMetrics"]
 
@@ -96,14 +98,8 @@ class ServingMetrics:
         self.enabled = enabled
         self.registry = CollectorRegistry(auto_describe=True)
         reg = self.registry
-        self.requests = Counter(
-            "steadyml_requests", "HTTP requests by endpoint and status code",
-            ["endpoint", "code"], registry=reg,
-        )  # fmt: skip
-        self.latency = Histogram(
-            "steadyml_request_latency_seconds", "Server-side request latency",
-            ["endpoint"], buckets=_LATENCY_BUCKETS, registry=reg,
-        )  # fmt: skip
+        self.requests = RequestMetrics(buckets=_LATENCY_BUCKETS, endpoints=ENDPOINTS)
+        reg.register(self.requests)
         self.predictions = Counter(
             "steadyml_predictions", "Predicted records by status", ["status"], registry=reg
         )
@@ -138,10 +134,8 @@ class ServingMetrics:
         )
         self._version = self.model_version.labels(service)
         self._version.set(0)
-        self._latency = {name: self.latency.labels(name) for name in ENDPOINTS}
         self._status = {name: self.predictions.labels(name) for name in STATUSES}
         self._reasons = {name: self.fallbacks.labels(name) for name in FALLBACK_REASONS}
-        self._codes: dict[tuple[str, int], Counter] = {}
         for status in STATUSES:  # every series exists from the start (rates need zeros)
             self._status[status].inc(0)
         for reason in FALLBACK_REASONS:
@@ -151,12 +145,7 @@ class ServingMetrics:
         """Count one HTTP request and observe its latency."""
         if not self.enabled:
             return
-        key = (endpoint, code)
-        child = self._codes.get(key)
-        if child is None:
-            child = self._codes[key] = self.requests.labels(endpoint, str(code))
-        child.inc()
-        self._latency[endpoint].observe(seconds)
+        self.requests.observe(endpoint, code, seconds)
 
     def observe_batch(
         self,

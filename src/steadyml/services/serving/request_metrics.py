@@ -94,7 +94,7 @@ class RequestMetrics(Collector):
             labels=["endpoint", "code"],
         )  # fmt: skip
         for (endpoint, code), count in sorted(self._codes.items()):
-            requests.add_metric([endpoint, str(code)], count, created=self._created)
+            requests.add_metric([endpoint, str(code)], float(count), created=self._created)
         latency = HistogramMetricFamily(
             "steadyml_request_latency_seconds", "Server-side request latency",
             labels=["endpoint"],

@@ -16,7 +16,13 @@ from steadyml.adapters.predlog import (
     read_predictions,
     recover,
 )
-from steadyml.adapters.predlog.layout import hour_key, partition_dir, scan_open, tmp_name
+from steadyml.adapters.predlog.layout import (
+    hour_key,
+    partition_dir,
+    scan_journals,
+    scan_open,
+    tmp_name,
+)
 from steadyml.adapters.predlog.recovery import next_seq
 from steadyml.adapters.predlog.schema import conform
 from steadyml.adapters.predlog.segments import OpenSegment, seal_file
@@ -126,17 +132,21 @@ def test_recover_leaves_a_live_writer_alone(tmp_path: Path) -> None:
     writer.start()
     try:
         assert writer.append(records(["a"])).wait(5.0)
+        assert writer.flush(5.0)  # the live writer's row is in an open segment
+        assert writer.append(records(["a2"])).wait(5.0)  # and one only in its journal
         leftover = _open(tmp_path, "w1", ["b"])  # a crashed worker next to a live one
         opened, _ = scan_open(tmp_path / PREDICTIONS, "churn", worker="w0")
-        assert len(opened) == 1
+        journals = scan_journals(tmp_path / PREDICTIONS, "churn", worker="w0")
+        assert (len(opened), len(journals)) == (1, 1)
         report = recover(tmp_path, "churn")
         assert report.skipped_workers == ("w0",)
         assert report.recovered_rows == 1
         assert not leftover.path.exists()
         assert all(path.exists() for _, path in opened)
+        assert all(journal.path.exists() for journal in journals)
         with pytest.raises(PredictionLogError, match="worker"):
             PredictionLogWriter(tmp_path, "churn", "w0", SCHEMA).start()
     finally:
         writer.close()
-    assert _ids(tmp_path) == ["a", "b"]
+    assert _ids(tmp_path) == ["a", "a2", "b"]
     assert recover(tmp_path, "churn").skipped_workers == ()

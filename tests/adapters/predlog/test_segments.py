@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from steadyml.adapters.predlog import segments
+from steadyml.adapters.predlog import append_file
 from steadyml.adapters.predlog.layout import hour_key, parse_open
 from steadyml.adapters.predlog.schema import conform
 from steadyml.adapters.predlog.segments import (
@@ -87,7 +87,7 @@ def test_a_failed_write_leaves_no_garbage(tmp_path: Path, monkeypatch: pytest.Mo
         os.write(fd, bytes(data)[: len(data) // 2])
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(segments, "write_all", half_then_full)
+    monkeypatch.setattr(append_file, "write_all", half_then_full)
     with pytest.raises(OSError, match="space"):
         segment.write_table(_table(["lost"]))
     assert segment.size == good == segment.path.stat().st_size

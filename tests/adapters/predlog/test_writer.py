@@ -24,6 +24,7 @@ from steadyml.adapters.predlog import (
     list_segments,
     read_predictions,
 )
+from steadyml.adapters.predlog import append_file as append_file_module
 from steadyml.adapters.predlog import segment_set as segment_set_module
 from steadyml.adapters.predlog import segments as segments_module
 from steadyml.adapters.predlog.batches import release_gradually
@@ -368,7 +369,7 @@ def test_a_full_queue_drops_and_counts(writers: Callable[..., PredictionLogWrite
 def test_disk_errors_are_counted_and_retried(
     tmp_path: Path, writers: Callable[..., PredictionLogWriter], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = segments_module.write_all
+    real = append_file_module.write_all
     failures = {"left": 3}
 
     def flaky(fd: int, data: bytes | memoryview) -> None:
@@ -377,7 +378,7 @@ def test_disk_errors_are_counted_and_retried(
             raise OSError(errno.ENOSPC, "No space left on device")
         real(fd, data)
 
-    monkeypatch.setattr(segments_module, "write_all", flaky)
+    monkeypatch.setattr(append_file_module, "write_all", flaky)
     writer = writers(durability="strict", flush_interval=0.05)
     writer.start()
     acks = [writer.append(records([f"r{i}"])) for i in range(5)]
@@ -397,7 +398,7 @@ def test_close_gives_up_on_a_dead_disk(
     def dead(fd: int, data: bytes | memoryview) -> None:
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(segments_module, "write_all", dead)
+    monkeypatch.setattr(append_file_module, "write_all", dead)
     writer = writers(durability="strict", flush_interval=0.05)
     writer.start()
     ack = writer.append(records(["a", "b"]))

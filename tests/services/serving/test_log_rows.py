@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import orjson
 import pyarrow as pa
+import pytest
 
 from steadyml.services.serving.batcher import Job
 from steadyml.services.serving.payloads import decode_json, parse_predict
@@ -75,3 +76,53 @@ def test_a_run_of_batches_builds_the_rows_each_batch_would(
     features = together.column("features").to_pylist()
     assert features[2] is None and features[3] is not None
     assert together.column("rejection_reason").to_pylist()[2].startswith("AGEP")
+
+
+def test_journaled_rows_build_the_same_table(
+    project: ServiceSpec, workspace: Workspace, rows: list[dict[str, Any]]
+) -> None:
+    """A strict-mode journal stores a batch's outcome, not its table: read back after a
+    crash, it must build exactly the rows the live writer would have written."""
+
+    async def scenario() -> list[LogRows]:
+        service = PredictionService(project, workspace=workspace)
+        await service.start()
+        try:
+            broken = {**rows[2], "AGEP": "old"}
+            unknown = {**rows[3], "colour": "red"}  # flagged or refused by the policy
+            first = service._process(_jobs(service, [rows[0], [rows[1], broken], unknown]))
+            second = service._process(_jobs(service, [[rows[4], rows[5]], rows[6]]))
+            assert first.rows is not None and second.rows is not None
+            keep = np.array([True, False, True])
+            return [first.rows, LogRows(second.rows.outcome, second.rows.schema, keep)]
+        finally:
+            await service.stop()
+
+    parts = asyncio.run(scenario())
+    replayed = [
+        LogRows.from_journal(memoryview(b"".join(part.to_journal())), part.schema) for part in parts
+    ]
+    assert [item.num_rows for item in replayed] == [part.num_rows for part in parts]
+    expected = LogRows.build(parts)
+    assert LogRows.build(replayed).equals(expected)
+    assert expected.column("status").to_pylist()[2] == "rejected"  # the case is covered
+    assert expected.column("request_id").to_pylist()[-1] == parts[1].outcome.request_ids[2]
+
+
+@pytest.mark.parametrize("cut", [0, 3, 40, -1])
+def test_a_damaged_journaled_outcome_is_refused_by_name(
+    project: ServiceSpec, workspace: Workspace, rows: list[dict[str, Any]], cut: int
+) -> None:
+    async def scenario() -> LogRows:
+        service = PredictionService(project, workspace=workspace)
+        await service.start()
+        try:
+            done = service._process(_jobs(service, [rows[0], rows[1]]))
+            assert done.rows is not None
+            return done.rows
+        finally:
+            await service.stop()
+
+    data = b"".join(bytes(piece) for piece in asyncio.run(scenario()).to_journal())
+    with pytest.raises(ValueError, match=r"journaled batch outcome|ends inside|frames|missing"):
+        LogRows.from_journal(memoryview(data[:cut]), pa.schema([]))

@@ -15,7 +15,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from itertools import groupby
-from typing import TypeAlias
+from typing import ClassVar, TypeAlias
 
 import numpy as np
 import polars as pl
@@ -53,10 +53,33 @@ class DeferredRows(ABC):
     num_rows: int
     schema: pa.Schema
 
+    #: Names the class's journal form (see :meth:`to_journal`); None: it has none, and a
+    #: strict-mode writer journals the built table instead.
+    journal_tag: ClassVar[str | None] = None
+
     @classmethod
     @abstractmethod
     def build(cls, items: Sequence[DeferredRows]) -> pa.Table:
         """One table of the rows of ``items`` (all of this class and schema), in order."""
+
+    def to_journal(self) -> list[bytes | memoryview]:
+        """The item as bytes (in pieces), cheaper to make than its table.
+
+        A strict-mode writer appends them to its journal at every commit;
+        :meth:`from_journal` must give back an item that builds the same rows.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no journal form")
+
+    @classmethod
+    def from_journal(cls, data: memoryview, schema: pa.Schema) -> DeferredRows:
+        """The item :meth:`to_journal` wrote, for a writer of log schema ``schema``.
+
+        Raises
+        ------
+        ValueError
+            When ``data`` is not such an item.
+        """
+        raise NotImplementedError(f"{cls.__name__} has no journal form")
 
 
 Item: TypeAlias = pa.RecordBatch | pa.Table | pl.DataFrame | DeferredRows

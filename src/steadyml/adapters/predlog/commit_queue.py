@@ -3,8 +3,10 @@
 Callers :meth:`~CommitQueue.put` batches; the writer thread :meth:`~CommitQueue.take`\\ s
 everything queued at once with the :class:`~steadyml.adapters.predlog.acks.Commit` they
 share, and later settles the rows it made durable and finishes the commits. Rows count
-against the bound from ``put`` until they are durable or given up, so a slow or full disk
-makes new batches drop (counted) instead of memory growing.
+against the bound from ``put`` until they are in a segment or given up (rows a
+strict-mode writer made durable in its journal are *staged*: they still count until they
+are copied), so a slow or full disk makes new batches drop (counted) instead of memory
+growing.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class CommitQueue:
         self._items: list[Item] = []
         self._item_rows = 0
         self.held_rows = 0
+        self.staged_rows = 0
         self.dropped_rows = 0
         self.written_rows = 0
         self._commit = Commit()
@@ -66,7 +69,7 @@ class CommitQueue:
         if rows == 0:
             return Ack(True, 0, self._done), False
         with self.lock:
-            if self.held_rows + rows > self._max_rows:
+            if self.held_rows + self.staged_rows + rows > self._max_rows:
                 self.dropped_rows += rows
                 return Ack(False, rows, self._refused), False
             self._items.append(item)
@@ -109,6 +112,23 @@ class CommitQueue:
         with self.lock:
             self.held_rows -= written
             self.written_rows += written
+
+    def stage(self, rows: int) -> None:
+        """``rows`` became durable in a journal; they count against the bound until copied."""
+        with self.lock:
+            self.held_rows -= rows
+            self.staged_rows += rows
+            self.written_rows += rows
+
+    def unstage(self, rows: int) -> None:
+        """``rows`` staged were copied into segments."""
+        with self.lock:
+            self.staged_rows -= rows
+
+    def abandon_staged(self) -> None:
+        """The writer stops: staged rows stay in its journal, replayed at the next start."""
+        with self.lock:
+            self.staged_rows = 0
 
     def finish(self, commits: list[Commit], ok: bool, *, dropped: int = 0) -> None:
         """Complete ``commits``; ``dropped`` rows held for them are given up."""

@@ -5,6 +5,7 @@ A log *table* (``<root>/predictions`` or ``<root>/feedback``) holds::
     service=<service>/date=YYYY-MM-DD/hour=HH/<worker>-<seq>.parquet          sealed segment
     service=<service>/date=YYYY-MM-DD/hour=HH/_open-<worker>-<token>.arrows    open segment
     service=<service>/date=YYYY-MM-DD/hour=HH/_tmp-<worker>-<seq>.parquet.tmp  seal in progress
+    service=<service>/_journal-<worker>-<number>-<token>.wal                   strict-mode journal
 
 Only sealed segments end in ``.parquet``; names that start with ``_`` are skipped by Spark,
 and neither open nor temp files match ``*.parquet`` globs, so any reader of the table sees
@@ -27,14 +28,17 @@ __all__ = [
     "FEEDBACK",
     "OPEN_SUFFIX",
     "PREDICTIONS",
+    "JournalEntry",
     "Segment",
     "check_name",
     "fsync_dir",
     "hour_key",
     "hour_start",
+    "journal_name",
     "open_name",
     "parse_open",
     "partition_dir",
+    "scan_journals",
     "scan_open",
     "scan_sealed",
     "sealed_name",
@@ -55,6 +59,9 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _SEALED = re.compile(r"^(?P<worker>[A-Za-z0-9][A-Za-z0-9_.-]*)-(?P<seq>\d{10})\.parquet$")
 _OPEN = re.compile(
     r"^_open-(?P<worker>[A-Za-z0-9][A-Za-z0-9_.-]*)-(?P<token>[0-9a-f]{16})\.arrows$"
+)
+_JOURNAL = re.compile(
+    r"^_journal-(?P<worker>[A-Za-z0-9][A-Za-z0-9_.-]*)-(?P<number>\d{10})-(?P<token>[0-9a-f]{16})\.wal$"
 )
 _TMP = re.compile(r"^_tmp-(?P<worker>[A-Za-z0-9][A-Za-z0-9_.-]*)-\d{10}\.parquet\.tmp$")
 _DATE_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
@@ -113,6 +120,11 @@ def tmp_name(worker: str, seq: int) -> str:
 def open_name(worker: str, token: str) -> str:
     """File name of an open segment; ``token`` is 16 hex digits, unique per segment."""
     return f"{OPEN_PREFIX}{worker}-{token}{OPEN_SUFFIX}"
+
+
+def journal_name(worker: str, number: int, token: str) -> str:
+    """File name of a journal: ``number`` orders one worker's journals, ``token`` is unique."""
+    return f"_journal-{worker}-{number:0{SEQ_WIDTH}d}-{token}.wal"
 
 
 def parse_open(name: str) -> tuple[str, str] | None:
@@ -213,6 +225,37 @@ def scan_open(
                 if tmp_match is not None and worker in (None, tmp_match["worker"]):
                     temps.append((tmp_match["worker"], Path(entry.path)))
     return sorted(opened), sorted(temps)
+
+
+@dataclass(frozen=True, order=True)
+class JournalEntry:
+    """One journal file; entries sort by ``(worker, number)``, the order they were written."""
+
+    worker: str
+    number: int
+    token: str = field(compare=False)
+    path: Path = field(compare=False)
+
+
+def scan_journals(
+    table_root: Path, service: str, *, worker: str | None = None
+) -> list[JournalEntry]:
+    """The journals of a service's workers (or of one), oldest first per worker."""
+    found: list[JournalEntry] = []
+    try:
+        entries = list(os.scandir(service_dir(table_root, service)))
+    except FileNotFoundError:
+        return found
+    for entry in entries:
+        match = _JOURNAL.match(entry.name)
+        if match is not None and worker in (None, match["worker"]):
+            found.append(
+                JournalEntry(
+                    match["worker"], int(match["number"]), match["token"], Path(entry.path)
+                )
+            )
+    found.sort()
+    return found
 
 
 def fsync_dir(directory: Path) -> None:

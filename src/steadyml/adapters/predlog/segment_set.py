@@ -103,15 +103,17 @@ class SegmentSet:
         return self._sealing is not None and not self._sealing.done()
 
     def write(
-        self, tables: list[pa.Table], since: datetime | None = None
+        self, tables: list[pa.Table], since: datetime | None = None, mark: str | None = None
     ) -> tuple[int, list[pa.Table]]:
         """Append and fsync ``tables``; return ``(rows made durable, parts that failed)``.
 
         A segment opened for them counts its age from ``since`` (when their first row
-        was appended; the clock's now by default).
+        was appended; the clock's now by default). ``mark`` names the journal the rows
+        come from: each segment they go to gets its mark first.
         """
         failed: list[pa.Table] = []
         pending: _Pending = {}
+        marked: set[int] = set()
         written = 0
         for table in tables:
             for key, part in split_by_hour(table, self.time_column):
@@ -122,7 +124,9 @@ class SegmentSet:
                     self._evict(len(self._open) - _MAX_OPEN + 1)
                 try:
                     segment = self._segment_for(key, since)
-                    segment.write_table(part)
+                    first = mark is not None and id(segment) not in marked
+                    segment.write_table(part, mark if first else None)
+                    marked.add(id(segment))
                 except OSError as exc:
                     self._on_error(exc)
                     failed.append(part)
@@ -206,7 +210,24 @@ class SegmentSet:
                 )
             self._sealing = self._sealer.submit(self._seal_in_order)
 
-    def _seal_in_order(self) -> OSError | None:
+    def seal_all(self) -> list[Path]:
+        """Close every open segment and seal them all on this thread, oldest first.
+
+        Raises
+        ------
+        OSError
+            When a seal fails; the segments not sealed stay for the next recovery.
+        """
+        for key, segment in list(self._open.items()):
+            self._retire(key, segment)
+        self._stop_sealer()
+        sealed: list[Path] = []
+        error = self._seal_in_order(sealed)
+        if error is not None:
+            raise error
+        return sealed
+
+    def _seal_in_order(self, sealed: list[Path] | None = None) -> OSError | None:
         """Seal the closed segments, oldest first; the error that stopped it, if any."""
         with self._seal_lock:
             segments = list(self._to_seal)
@@ -220,6 +241,8 @@ class SegmentSet:
             if result.path is not None:
                 self.next_seq += 1
                 self.sealed += 1
+                if sealed is not None:
+                    sealed.append(result.path)
         return None
 
     def _stop_sealer(self) -> None:

@@ -6,6 +6,11 @@ fsyncs them; a failed write or fsync truncates the file back to its last durable
 the file never holds garbage in the middle. After a crash the file ends at most with one
 torn message, which :func:`read_stream` leaves out.
 
+In ``strict`` mode the writer copies rows from its journal into segments once a second;
+each copy starts with a row-less *mark* batch naming the journal (custom metadata
+``steadyml.journal``). A journal still present at recovery was not fully copied: reading
+stops at its mark and the journal is replayed whole.
+
 Sealing writes the valid prefix to a temporary Parquet file, fsyncs it, renames it
 atomically to its final name, fsyncs the directory and only then deletes the open file.
 The Parquet footer records which open file it came from (``steadyml.source``), so that a
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +30,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from steadyml.adapters.predlog.append_file import AppendOnlyFile
 from steadyml.adapters.predlog.layout import (
     fsync_dir,
     open_name,
@@ -32,26 +39,20 @@ from steadyml.adapters.predlog.layout import (
 )
 
 __all__ = [
+    "MARK_KEY",
     "SOURCE_KEY",
     "OpenSegment",
     "SealResult",
     "StreamContents",
+    "mark_message",
     "read_stream",
     "seal_file",
     "sealed_source",
-    "write_all",
 ]
 
 SOURCE_KEY = b"steadyml.source"
+MARK_KEY = b"steadyml.journal"
 _COMPRESSION = "zstd"
-
-
-def write_all(fd: int, data: bytes | memoryview) -> None:
-    """Write every byte of ``data`` to ``fd`` (``os.write`` may write fewer)."""
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
 
 
 class OpenSegment:
@@ -61,65 +62,60 @@ class OpenSegment:
 
     Parameters
     ----------
-    path
-        The ``_open-<worker>-<token>.arrows`` file.
-    fd
-        Its descriptor, opened for writing.
+    file
+        The ``_open-<worker>-<token>.arrows`` file, holding the schema message.
     key
         The partition hour key.
     opened_at
         Clock time the segment was opened (drives age-based rotation).
-    size
-        Bytes already in the file (the schema message).
     """
 
-    def __init__(self, path: Path, fd: int, key: int, opened_at: datetime, size: int) -> None:
-        self.path = path
+    def __init__(self, file: AppendOnlyFile, key: int, opened_at: datetime) -> None:
+        self.file = file
+        self.path = file.path
         self.key = key
         self.opened_at = opened_at
         self.rows = 0
         self.durable_rows = 0
-        self.size = size
-        self.durable_size = size
-        self.closed = False
-        self._fd = fd
+        self._schema: pa.Schema | None = None
 
     @classmethod
     def create(
         cls, directory: Path, worker: str, schema: pa.Schema, key: int, opened_at: datetime
     ) -> OpenSegment:
         """Create a new open segment file holding only the schema, made durable."""
-        directory.mkdir(parents=True, exist_ok=True)
         path = directory / open_name(worker, secrets.token_hex(8))
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        try:
-            header = schema.serialize()
-            write_all(fd, header)
-            os.fsync(fd)
-            fsync_dir(directory)
-        except OSError:
-            os.close(fd)
-            path.unlink(missing_ok=True)
-            raise
-        return cls(path, fd, key, opened_at, header.size)
+        segment = cls(AppendOnlyFile.create(path, schema.serialize()), key, opened_at)
+        segment._schema = schema
+        return segment
 
-    def write_table(self, table: pa.Table) -> None:
+    @property
+    def closed(self) -> bool:
+        """True once closed, or broken by a write error it could not be repaired from."""
+        return self.file.closed
+
+    @property
+    def size(self) -> int:
+        """Bytes written so far."""
+        return self.file.size
+
+    @property
+    def durable_size(self) -> int:
+        """Bytes made durable (the prefix a seal reads)."""
+        return self.file.durable_size
+
+    def write_table(self, table: pa.Table, mark: str | None = None) -> None:
         """Append the batches of ``table`` (not yet durable; see :meth:`sync`).
 
-        On an ``OSError`` the file is cut back to where it was, so either every batch of
-        ``table`` is written or none, and the error is re-raised.
+        ``mark`` names the journal whose rows these are (see :func:`mark_message`): a
+        row-less batch carrying it goes first. On an ``OSError`` the file is cut back to
+        where it was, so either every batch of ``table`` is written or none, and the error
+        is re-raised.
         """
-        if self.closed:
-            raise OSError(f"open segment {self.path.name} is closed after an earlier error")
-        start = self.size
-        try:
-            for batch in table.to_batches():
-                data = batch.serialize()
-                write_all(self._fd, data)
-                self.size += data.size
-        except OSError:
-            self._truncate(start)
-            raise
+        chunks = [batch.serialize() for batch in table.to_batches()]
+        if mark is not None:
+            chunks.insert(0, mark_message(self._schema or table.schema, mark))
+        self.file.write(chunks)
         self.rows += table.num_rows
 
     def sync(self) -> None:
@@ -129,42 +125,62 @@ class OpenSegment:
         on disk is unknown) and the error re-raised; the caller writes them again.
         """
         try:
-            os.fsync(self._fd)
+            self.file.sync()
         except OSError:
-            self._truncate(self.durable_size)
             self.rows = self.durable_rows
             raise
-        self.durable_size = self.size
         self.durable_rows = self.rows
-
-    def _truncate(self, size: int) -> None:
-        try:
-            os.ftruncate(self._fd, size)
-            os.lseek(self._fd, size, os.SEEK_SET)
-        except OSError:
-            self.closed = True  # cannot repair it: write no more; seal its durable prefix
-            return
-        self.size = size
 
     def close(self) -> None:
         """Close the descriptor; the file stays until it is sealed."""
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-        self.closed = True
+        self.file.close()
+
+
+def mark_message(schema: pa.Schema, journal: str) -> pa.Buffer:
+    """An IPC message of a row-less batch whose custom metadata names ``journal``.
+
+    The writer puts one before the rows of a journal it copies into a segment. If it
+    crashes before the journal is deleted, recovery cuts the segment at the mark and
+    replays the journal whole: no row is lost or written twice.
+    """
+    sink = pa.BufferOutputStream()
+    writer = pa.ipc.new_stream(sink, schema)
+    empty = pa.record_batch([pa.array([], field.type) for field in schema], schema=schema)
+    writer.write_batch(empty, custom_metadata={MARK_KEY: journal.encode()})
+    data = sink.getvalue()
+    stream = pa.BufferReader(data)
+    pa.ipc.read_message(stream)  # the schema message the writer put first
+    return data.slice(stream.tell())
 
 
 @dataclass(frozen=True)
 class StreamContents:
-    """What :func:`read_stream` found in an open segment file."""
+    """What :func:`read_stream` found in an open segment file.
+
+    Attributes
+    ----------
+    table
+        The complete batches read (None when not even the schema message is complete).
+    batches
+        How many batches were read.
+    torn
+        The file ended in a partly written message, left out.
+    ignored_bytes
+        Bytes left out: a torn message, or everything from a stop mark on.
+    cut
+        Reading stopped at a mark of a journal still to be replayed.
+    """
 
     table: pa.Table | None
     batches: int
     torn: bool
     ignored_bytes: int
+    cut: bool = False
 
 
-def read_stream(path: Path, limit: int | None = None) -> StreamContents:
+def read_stream(
+    path: Path, limit: int | None = None, stop_marks: Collection[str] = ()
+) -> StreamContents:
     """Read the complete batches of an open segment; stop at the first torn message.
 
     Parameters
@@ -173,11 +189,9 @@ def read_stream(path: Path, limit: int | None = None) -> StreamContents:
         The open segment file.
     limit
         Read only the first ``limit`` bytes (the durable prefix); None reads the file.
-
-    Returns
-    -------
-    StreamContents
-        ``table`` is None when not even the schema message is complete.
+    stop_marks
+        Journals still to be replayed: reading stops at the mark of any of them (see
+        :func:`mark_message`), leaving out the rows the journal holds too.
     """
     size = path.stat().st_size
     if limit is not None:
@@ -191,23 +205,28 @@ def read_stream(path: Path, limit: int | None = None) -> StreamContents:
     except (pa.ArrowInvalid, OSError):
         return StreamContents(None, 0, True, size)
     batches: list[pa.RecordBatch] = []
-    torn = False
+    torn = cut = False
     while True:
         try:
-            batch = reader.read_next_batch()
+            batch, metadata = reader.read_next_batch_with_custom_metadata()
             batch.validate(full=True)
         except StopIteration:
             break
         except (pa.ArrowInvalid, OSError):
             torn = True
             break
+        if metadata is not None and stop_marks:
+            mark = metadata.get(MARK_KEY)
+            if mark is not None and mark.decode() in stop_marks:
+                cut = True
+                break
         batches.append(batch)
     table = pa.Table.from_batches(batches, schema=reader.schema)
     ignored = 0
-    if torn:
+    if torn or cut:
         used = reader.schema.serialize().size + sum(b.serialize().size for b in batches)
         ignored = max(size - used, 0)
-    return StreamContents(table, len(batches), torn, ignored)
+    return StreamContents(table, len(batches), torn, ignored, cut)
 
 
 def sealed_source(path: Path) -> str | None:
@@ -230,7 +249,13 @@ class SealResult:
     ignored_bytes: int
 
 
-def seal_file(open_path: Path, worker: str, seq: int, limit: int | None = None) -> SealResult:
+def seal_file(
+    open_path: Path,
+    worker: str,
+    seq: int,
+    limit: int | None = None,
+    stop_marks: Collection[str] = (),
+) -> SealResult:
     """Turn an open segment into the sealed segment ``<worker>-<seq>.parquet``.
 
     Parameters
@@ -241,6 +266,8 @@ def seal_file(open_path: Path, worker: str, seq: int, limit: int | None = None) 
         The sealed name; ``seq`` must be the worker's next sequence number.
     limit
         Seal only the first ``limit`` bytes (the durable prefix).
+    stop_marks
+        Journals still to be replayed: rows from the first mark of one on are left out.
 
     Returns
     -------
@@ -253,7 +280,7 @@ def seal_file(open_path: Path, worker: str, seq: int, limit: int | None = None) 
         When writing fails (disk full...); nothing is renamed and the open file stays.
     """
     directory = open_path.parent
-    contents = read_stream(open_path, limit)
+    contents = read_stream(open_path, limit, stop_marks)
     if contents.table is None or contents.table.num_rows == 0:
         open_path.unlink(missing_ok=True)
         fsync_dir(directory)

@@ -4,10 +4,13 @@ The caller's side (:meth:`SegmentWriter.append`) only checks the batch's schema 
 distinct schema) and puts it on a queue: it never blocks and never touches the disk. The
 writer thread takes everything queued, converts it to the log schema, splits it by
 partition hour, appends it to the open segments, fsyncs each once and completes the
-acknowledgements of every batch it took (group commit). In ``strict`` mode it wakes for
-every append; in ``relaxed`` mode every ``flush_interval`` seconds (or earlier when the
-queue fills up). Segments are sealed into Parquet when they reach ``segment_max_rows``,
-``segment_max_age`` or the end of their hour.
+acknowledgements of every batch it took (group commit); in ``relaxed`` mode it does so
+every ``flush_interval`` seconds (or earlier when the queue fills up). In ``strict`` mode
+it wakes for every append, appends what is queued to a journal, fsyncs it and completes
+the acknowledgements, then copies a flush interval's worth of journaled rows into the
+segments at once (see :mod:`~steadyml.adapters.predlog.journaled`). Segments are sealed
+into Parquet when they reach ``segment_max_rows``, ``segment_max_age`` or the end of their
+hour.
 
 Write errors (disk full, I/O errors) are counted and retried with backoff; the queue holds
 at most ``max_queue_rows`` meanwhile and drops (and counts) the rest.
@@ -28,6 +31,8 @@ import pyarrow as pa
 from steadyml.adapters.predlog.acks import Ack, Commit
 from steadyml.adapters.predlog.batches import BatchAdmitter, Item, release_gradually, to_table
 from steadyml.adapters.predlog.commit_queue import CommitQueue
+from steadyml.adapters.predlog.journal_items import Codecs
+from steadyml.adapters.predlog.journaled import JournaledCommits
 from steadyml.adapters.predlog.layout import PREDICTIONS, check_name
 from steadyml.adapters.predlog.locks import WorkerLock
 from steadyml.adapters.predlog.recovery import next_seq, recover_table
@@ -73,6 +78,8 @@ class WriterStats:
         Open segment files (including those waiting to be sealed).
     last_error
         The latest error message, or None.
+    journal_rows
+        Rows durable in a strict-mode journal, not yet copied into a segment.
     """
 
     queued_rows: int
@@ -84,6 +91,7 @@ class WriterStats:
     queue_depth: int
     open_segments: int
     last_error: str | None
+    journal_rows: int = 0
 
 
 def _positive(name: str, value: float) -> float:
@@ -113,6 +121,7 @@ class SegmentWriter:
         segment_max_age: float = 60.0,
         clock: Clock | None = None,
         time_column: str = "event_time",
+        codecs: Codecs | None = None,
     ) -> None:
         if durability not in ("strict", "relaxed"):
             raise ConfigError("durability", durability, "use 'strict' or 'relaxed'")
@@ -125,9 +134,9 @@ class SegmentWriter:
         queue_rows = int(_positive("max_queue_rows", max_queue_rows))
         fill = {"service": service, "worker": worker}
         self._admitter = BatchAdmitter(schema, time_column, fill)
-        self._queue = CommitQueue(
-            queue_rows, max(1, min(queue_rows // 4, max_rows)), strict=durability == "strict"
-        )
+        self._wake_rows = max(1, min(queue_rows // 4, max_rows))
+        self._queue = CommitQueue(queue_rows, self._wake_rows, strict=durability == "strict")
+        self._codecs = dict(codecs or {})
         self._wake = threading.Event()
         self._closing = False
         self._deadline = float("inf")
@@ -155,6 +164,23 @@ class SegmentWriter:
         self._retry_commits: list[Commit] = []
         self._retry_at = 0.0
         self._backoff = 0.0
+        self._journaled: JournaledCommits | None = None
+        if durability == "strict":
+            self._journaled = JournaledCommits(
+                self.table_root,
+                self.service,
+                self.worker,
+                schema,
+                time_column,
+                queue=self._queue,
+                admitter=self._admitter,
+                files=self._files,
+                on_error=self._failed,
+            )
+        # flush() in strict mode waits until its rows are copied into segments
+        self._copied = threading.Condition()
+        self._copy_requests = 0
+        self._copies_done = 0
 
     # -- the caller's side -----------------------------------------------------------
 
@@ -177,7 +203,9 @@ class SegmentWriter:
                     self.worker,
                     "another live writer uses this worker id; give each process its own",
                 )
-            report = recover_table(self.table_root, self.service, self.worker, held=True)
+            report = recover_table(
+                self.table_root, self.service, self.worker, held=True, codecs=self._codecs
+            )
             self._files.next_seq = next_seq(self.table_root, self.service, self.worker)
         except OSError as exc:
             self._release()
@@ -185,7 +213,12 @@ class SegmentWriter:
                 str(self.table_root), None, f"cannot recover the log ({exc}); check it is writable"
             ) from exc
         if report.sealed or report.removed:
-            _log.info("recovered %d rows in %d segments", report.recovered_rows, len(report.sealed))
+            _log.info(
+                "recovered %d rows in %d segments and %d rows from journals",
+                report.recovered_rows,
+                len(report.sealed),
+                report.replayed_rows,
+            )
         self._thread = threading.Thread(
             target=self._run, name=f"predlog-{self.service}-{self.worker}", daemon=True
         )
@@ -223,15 +256,19 @@ class SegmentWriter:
 
     def _seal_due(self) -> float:
         """Event time (epoch s) when the oldest row not yet sealed should be sealed."""
-        return min(self._files.seal_due, self._unsealed_since + self._files.max_age)
+        oldest = self._unsealed_since
+        if self._journaled is not None:
+            oldest = min(oldest, self._journaled.oldest)
+        return min(self._files.seal_due, oldest + self._files.max_age)
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Write and fsync everything appended so far; True once it is durable.
+        """Write and fsync everything appended so far into segments; True once it is.
 
         Returns False on timeout, on a write error that persists, or before :meth:`start`.
         """
         targets = self._queue.request_flush()
-        if not targets:
+        journaled = self._journaled
+        if not targets and (journaled is None or journaled.idle):
             return True
         if self._thread is None or not self._thread.is_alive():
             return False
@@ -241,7 +278,14 @@ class SegmentWriter:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             if not commit.wait(left):
                 return False
-        return True
+        if journaled is None:
+            return True
+        with self._copied:
+            self._copy_requests += 1
+            request = self._copy_requests
+            self._wake.set()
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            return self._copied.wait_for(lambda: self._copies_done >= request, left)
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop accepting, drain the queue, fsync and seal every open segment.
@@ -275,6 +319,7 @@ class SegmentWriter:
                 queue_depth=queue.depth,
                 open_segments=self._files.count,
                 last_error=self._last_error,
+                journal_rows=queue.staged_rows,
             )
 
     # -- the writer thread -----------------------------------------------------------
@@ -294,11 +339,16 @@ class SegmentWriter:
             try:
                 sealing = self._clock.now().timestamp() >= self._seal_due()
                 due = self._queue.due() or closing or now >= next_flush or sealing
-                if due or (self._retry and now >= self._retry_at):
+                if self._journaled is not None:
+                    self._journal_cycle(copy=closing or now >= next_flush or sealing)
+                    if now >= next_flush:
+                        next_flush = now + self._interval
+                elif due or (self._retry and now >= self._retry_at):
                     self._commit_cycle()
                     if now >= next_flush:
                         next_flush = now + self._interval
-                self._files.rotate(closing=closing, seal=time.monotonic() >= self._retry_at)
+                if self._journaled is None or not self._journaled.copying:
+                    self._files.rotate(closing=closing, seal=time.monotonic() >= self._retry_at)
             except Exception as exc:  # the thread must never die: count, log, go on
                 self._failed(exc)
             if closing and (self._idle() or time.monotonic() >= self._deadline):
@@ -306,11 +356,37 @@ class SegmentWriter:
             if closing and self._backoff:
                 time.sleep(min(self._backoff, max(0.0, self._deadline - time.monotonic())))
         self._files.close_files()  # what is not sealed is recovered at the next start
+        if self._journaled is not None:
+            self._journaled.close()
         self._queue.abandon()
         self._release()
+        with self._copied:  # wake flushes still waiting: they time out as failed
+            self._copied.notify_all()
 
     def _idle(self) -> bool:
-        return self._queue.empty() and not (self._retry or self._files.count)
+        journaled = self._journaled is None or self._journaled.idle
+        return self._queue.empty() and journaled and not (self._retry or self._files.count)
+
+    def _journal_cycle(self, *, copy: bool) -> None:
+        """Strict mode: journal what is queued, then copy staged rows when it is time."""
+        journaled = self._journaled
+        assert journaled is not None
+        since, self._unsealed_since = self._unsealed_since, _NEVER
+        with self._copied:
+            requested = self._copy_requests
+        taken = self._queue.take()
+        if not journaled.commit(taken, since):
+            return
+        copy = copy or requested > self._copies_done or journaled.copy_wanted(self._wake_rows)
+        if copy:
+            journaled.start_copy()
+        if journaled.copy(self._retry_at) and copy:
+            self._backoff = 0.0
+            with self._copied:
+                if not journaled.idle or requested <= self._copies_done:
+                    return
+                self._copies_done = requested
+                self._copied.notify_all()
 
     def _commit_cycle(self) -> None:
         since, self._unsealed_since = self._unsealed_since, _NEVER
@@ -376,6 +452,10 @@ class PredictionLogWriter(SegmentWriter):
         ``clock``); segments are also sealed when the clock leaves their hour.
     clock
         Event-time clock; defaults to the system clock.
+    codecs
+        Journal tag → the :class:`~steadyml.adapters.predlog.DeferredRows` class that
+        reads its records back: needed to replay a strict-mode journal of such rows
+        after a crash (items of other types need none).
 
     Examples
     --------
@@ -402,6 +482,7 @@ class PredictionLogWriter(SegmentWriter):
         segment_max_rows: int = 250_000,
         segment_max_age: float = 60.0,
         clock: Clock | None = None,
+        codecs: Codecs | None = None,
     ) -> None:
         super().__init__(
             Path(root) / PREDICTIONS,
@@ -414,5 +495,6 @@ class PredictionLogWriter(SegmentWriter):
             segment_max_rows=segment_max_rows,
             segment_max_age=segment_max_age,
             clock=clock,
+            codecs=codecs,
         )
         self.root = Path(root)

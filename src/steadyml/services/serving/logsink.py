@@ -5,7 +5,8 @@ processes share ``<state>/predlog`` without collisions. The log schema follows t
 served model's contract; when a hot reload brings a contract with other columns, a new
 writer (worker id ``<worker>.g2``, ``.g3``, ...) is started *before* the model is swapped
 and the oldest one is closed (sealed) once two are open. At start-up, open segments
-left by crashed workers of the service are recovered (sealed) first.
+left by crashed workers of the service are recovered (sealed) first, and their strict-mode
+journals replayed.
 """
 
 from __future__ import annotations
@@ -30,8 +31,12 @@ from steadyml.adapters.predlog import (
 )
 from steadyml.core.clock import Clock
 from steadyml.errors import SteadyError
+from steadyml.services.serving.records import LogRows
 
-__all__ = ["LogSink"]
+__all__ = ["JOURNAL_CODECS", "LogSink"]
+
+#: Readers of the serving log's strict-mode journal records, for replay after a crash.
+JOURNAL_CODECS = {LogRows.journal_tag: LogRows}
 
 _log = logging.getLogger("steadyml.serving")
 _KEEP = 2
@@ -78,6 +83,7 @@ class LogSink:
             "clock": clock,
             "max_queue_rows": max_queue_rows,
             "segment_max_age": seal_interval,
+            "codecs": JOURNAL_CODECS,
         }
         self._lock = threading.Lock()
         self._writers: list[tuple[pa.Schema, PredictionLogWriter]] = []
@@ -98,9 +104,12 @@ class LogSink:
 
     def start(self) -> None:
         """Recover crashed workers' open segments, then start the feedback writer."""
-        report = recover(self.root, self.service)
-        if report.sealed:
-            _log.info("recovered %d rows left by crashed workers", report.recovered_rows)
+        report = recover(self.root, self.service, codecs=JOURNAL_CODECS)
+        if report.sealed or report.replayed:
+            _log.info(
+                "recovered %d rows left by crashed workers",
+                report.recovered_rows + report.replayed_rows,
+            )
         self.feedback.start()
 
     def prepare(self, schema: pa.Schema) -> None:

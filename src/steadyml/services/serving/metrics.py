@@ -66,13 +66,19 @@ class LogStatsCollector(Collector):
         errors = CounterMetricFamily(
             "steadyml_log_write_errors", "Log write, fsync and seal errors", labels=["table"]
         )
+        journal = GaugeMetricFamily(
+            "steadyml_log_journal_rows",
+            "Log rows durable in the strict-mode journal, not yet copied into a segment",
+            labels=["table"],
+        )
         for table, stats in self._stats().items():
             queued.add_metric([table], stats.queued_rows)
             depth.add_metric([table], stats.queue_depth)
             dropped.add_metric([table], stats.dropped_rows)
             written.add_metric([table], stats.written_rows)
             errors.add_metric([table], stats.errors)
-        return [queued, depth, dropped, written, errors]
+            journal.add_metric([table], stats.journal_rows)
+        return [queued, depth, dropped, written, errors, journal]
 
 
 class ServingMetrics:

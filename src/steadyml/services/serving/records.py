@@ -21,6 +21,7 @@ import pyarrow as pa
 from steadyml.adapters.predlog import FALLBACK_REASONS, DeferredRows, truncate_raw_request
 from steadyml.core.contract.records import FieldViolation
 from steadyml.services.serving.outcome import REJECTED, STATUS_ERROR, STATUS_NAMES, BatchOutcome
+from steadyml.services.serving.outcome_codec import decode_outcome, encode_outcome
 
 __all__ = ["LogRows", "log_table", "raw_request", "spread", "struct_of"]
 
@@ -86,6 +87,8 @@ class LogRows(DeferredRows):
 
     __slots__ = ("keep", "num_rows", "outcome", "schema")
 
+    journal_tag = "steadyml.serving.log_rows/1"
+
     def __init__(
         self,
         outcome: BatchOutcome,
@@ -111,6 +114,22 @@ class LogRows(DeferredRows):
             ]
         )
         return table.filter(pa.array(keep))
+
+    def to_journal(self) -> list[bytes | memoryview]:
+        """The batch's outcome and row mask as bytes (see :mod:`.outcome_codec`)."""
+        return encode_outcome(self.outcome, self.keep)
+
+    @classmethod
+    def from_journal(cls, data: memoryview, schema: pa.Schema) -> LogRows:
+        """The rows :meth:`to_journal` wrote, for a log of schema ``schema``.
+
+        Raises
+        ------
+        ValueError
+            When ``data`` is not such a record.
+        """
+        outcome, keep = decode_outcome(data)
+        return cls(outcome, schema, keep)
 
 
 def log_table(outcomes: Sequence[BatchOutcome], schema: pa.Schema) -> pa.Table:

@@ -7,6 +7,7 @@ exactly once.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -295,3 +296,36 @@ def test_the_queue_bound_counts_journaled_rows_not_yet_copied(tmp_path: Path) ->
     finally:
         writer.close()
     assert _stored(tmp_path) == sorted(f"r{i}" for i in range(30))
+
+
+def test_a_failing_segment_write_holds_the_copy_not_the_acks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Strict acks need only the journal: while segment writes fail, commits go on,
+    the journal is kept, and the copy is retried until it lands, each row once."""
+    real = OpenSegment.write_table
+    failures = {"left": 3}
+
+    def flaky(self: OpenSegment, table: pa.Table, mark: str | None = None) -> None:
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise OSError(errno.EIO, "Input/output error")
+        real(self, table, mark)
+
+    monkeypatch.setattr(OpenSegment, "write_table", flaky)
+    writer = PredictionLogWriter(
+        tmp_path, "churn", "w0", SCHEMA, durability="strict", flush_interval=0.05
+    )
+    writer.start()
+    try:
+        for i in range(10):
+            assert writer.append(records([f"r{i}"])).wait(5.0)
+        assert writer.flush(10.0)
+        stats = writer.stats
+        assert stats.errors == 3
+        assert stats.last_error is not None and "Input/output" in stats.last_error
+        assert (stats.journal_rows, stats.dropped_rows) == (0, 0)
+    finally:
+        writer.close()
+    assert _stored(tmp_path) == sorted(f"r{i}" for i in range(10))
+    assert scan_journals(tmp_path / PREDICTIONS, "churn") == []

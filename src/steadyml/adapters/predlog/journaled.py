@@ -117,6 +117,11 @@ class JournaledCommits:
         return self._copy is not None
 
     @property
+    def waiting(self) -> bool:
+        """True when records or a copy wait for a retry after an error."""
+        return bool(self._pending.items) or self._copy is not None
+
+    @property
     def idle(self) -> bool:
         """True when nothing waits for the journal or for a segment."""
         return not (self._pending.items or self._staged or self._copy)
@@ -132,10 +137,11 @@ class JournaledCommits:
             journal is not None and journal.size >= _MAX_JOURNAL_BYTES
         )
 
-    def commit(self, taken: Taken | None, since: float) -> bool:
+    def commit(self, taken: Taken | None, since: float, retry_at: float) -> bool:
         """Journal what was taken (and what an earlier error left); True when done.
 
-        ``since`` is the event time of the first of those rows' appends.
+        ``since`` is the event time of the first of those rows' appends; after an error
+        nothing is written before ``retry_at`` (monotonic seconds).
         """
         if taken is not None:
             self._pending.items += taken.items
@@ -145,6 +151,8 @@ class JournaledCommits:
         pending = self._pending
         if not pending.items:
             return True
+        if time.monotonic() < retry_at:
+            return False
         if self._journal is not None and self._journal.file.closed:
             if self._copy is not None:  # broken, and the previous copy is not done: wait
                 return False

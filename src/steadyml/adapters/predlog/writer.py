@@ -329,7 +329,8 @@ class SegmentWriter:
         while True:
             now = time.monotonic()
             wait = next_flush - now
-            if self._retry or self._files.waiting:
+            journal_waits = self._journaled is not None and self._journaled.waiting
+            if self._retry or self._files.waiting or journal_waits:
                 wait = min(wait, self._retry_at - now)
             if not self._closing:
                 self._wake.wait(max(0.0, wait))
@@ -375,7 +376,7 @@ class SegmentWriter:
         with self._copied:
             requested = self._copy_requests
         taken = self._queue.take()
-        if not journaled.commit(taken, since):
+        if not journaled.commit(taken, since, self._retry_at):
             return
         copy = copy or requested > self._copies_done or journaled.copy_wanted(self._wake_rows)
         if copy:

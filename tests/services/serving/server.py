@@ -31,7 +31,12 @@ class Server:
     """``steadyml serve --spec <spec>`` in a subprocess (repository root on PYTHONPATH)."""
 
     def __init__(
-        self, spec_path: Path, *, env: Mapping[str, str] | None = None, workers: int = 1
+        self,
+        spec_path: Path,
+        *,
+        env: Mapping[str, str] | None = None,
+        workers: int = 1,
+        options: tuple[str, ...] = ("--log-level", "warning"),
     ) -> None:
         self.spec_path = spec_path
         self.port = free_port()
@@ -44,13 +49,14 @@ class Server:
             **(env or {}),
         }
         self.workers = workers
+        self.options = options
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 90.0, *, ready: bool = True) -> Server:
         command = [
             sys.executable, "-m", "steadyml.faces.cli.app", "serve",
             "--spec", str(self.spec_path), "--port", str(self.port),
-            "--workers", str(self.workers), "--log-level", "warning",
+            "--workers", str(self.workers), *self.options,
         ]  # fmt: skip
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(

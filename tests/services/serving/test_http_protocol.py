@@ -253,3 +253,28 @@ def test_strict_mode_answers_a_refusal_once_it_is_durable(
         log = logged(ws)
     statuses = dict(zip(log["request_id"].to_list(), log["status"].to_list(), strict=True))
     assert statuses["accepted"] == "ok" and statuses["refused"] == "rejected"
+
+
+@pytest.mark.slow
+def test_the_access_log_names_the_client_behind_a_trusted_proxy(
+    project: ServiceSpec, rows: list[dict[str, Any]]
+) -> None:
+    """uvicorn trusts 127.0.0.1 as a proxy by default: its X-Forwarded-For is the client."""
+    spec_path = project.base_dir / "steadyml.yaml"
+    server = Server(spec_path, options=("--log-level", "info", "--access-log")).start()
+    record = orjson.dumps(rows[0])
+    forwarded = "x-forwarded-for: 203.0.113.7, 127.0.0.1\r\n"
+    try:
+        with connect(server) as sock:
+            sock.sendall(request(record, extra=forwarded))  # answered directly
+            sock.sendall(request(record, path="/predict?via=asgi", extra=forwarded))
+            sock.sendall(request(record))  # no proxy header: the socket's peer
+            assert [status for status, _, _ in read_responses(sock, 3)] == [200, 200, 200]
+    finally:
+        assert server.terminate() == 0
+    lines = [line for line in server.log().splitlines() if '"POST /predict' in line]
+    assert len(lines) == 3, server.log()
+    direct, via_asgi, plain = lines
+    assert '203.0.113.7:0 - "POST /predict HTTP/1.1" 200' in direct
+    assert '203.0.113.7:0 - "POST /predict?via=asgi HTTP/1.1" 200' in via_asgi
+    assert re.search(r'127\.0\.0\.1:\d+ - "POST /predict HTTP/1\.1" 200', plain)

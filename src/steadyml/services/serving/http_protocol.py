@@ -14,7 +14,9 @@ a chunked or oversized body (the ASGI route refuses it with its 413), ``Expect:
 100-continue``, an upgrade, a ``root_path``, a concurrency limit, and a request
 pipelined behind one still in flight. Keep-alive, the keep-alive timeout, pipelining
 and graceful shutdown work as in uvicorn: an in-flight prediction is a cycle that
-uvicorn's shutdown waits for, and its connection closes after the answer.
+uvicorn's shutdown waits for, and its connection closes after the answer. With the
+access log on, its line names the client as uvicorn's would: the ``X-Forwarded-For``
+address when the peer is a trusted proxy (``--forwarded-allow-ips``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 import orjson
 from uvicorn.config import Config
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
@@ -44,13 +47,31 @@ def find_serving_app(app: object) -> ServingApp | None:
 
     Follows ``app`` attributes (ASGI middleware) and ``default`` (the prefix router).
     """
+    for layer in _layers(app):
+        if isinstance(layer, ServingApp):
+            return layer
+    return None
+
+
+def _layers(app: object) -> list[object]:
+    """``app`` and what it wraps, outermost first (16 layers at most)."""
+    found = [app]
     for _ in range(16):
-        if isinstance(app, ServingApp):
-            return app
         inner = getattr(app, "app", None) or getattr(app, "default", None)
         if inner is None:
-            return None
+            break
+        found.append(inner)
         app = inner
+    return found
+
+
+def _proxy_trust(app: object) -> Any:
+    """The trusted-proxy set of uvicorn's proxy-headers middleware around ``app``, or None."""
+    for layer in _layers(app):
+        if isinstance(layer, ProxyHeadersMiddleware):
+            trusted = getattr(layer, "trusted_hosts", None)
+            if hasattr(trusted, "get_trusted_client_address"):
+                return trusted
     return None
 
 
@@ -75,6 +96,7 @@ class PredictionCycle:
         "chunks",
         "disconnected",
         "event_time",
+        "forwarded_for",
         "http_version",
         "keep_alive",
         "message_event",
@@ -101,6 +123,7 @@ class PredictionCycle:
         self.simulated_time = simulated_time
         self.start = start
         self.chunks: list[bytes] = []
+        self.forwarded_for: list[bytes] = []
         self.response_complete = False
         self.disconnected = False
         self.message_event = _NO_EVENT
@@ -127,6 +150,7 @@ class PredictProtocol(HttpToolsProtocol):
         self._direct = self._direct and self.limit_concurrency is None
         self._headers_of: list[tuple[bytes, bytes]] | None = None
         self._head = b""
+        self._proxies = _proxy_trust(self.app) if self.access_log else None
 
     # -- reading ---------------------------------------------------------------------
 
@@ -148,6 +172,7 @@ class PredictProtocol(HttpToolsProtocol):
         if parser.get_method() != b"POST" or parser.should_upgrade():
             return None
         length = request_id = event_time = simulated_time = None
+        forwarded_for: list[bytes] = []
         for name, value in self.headers:  # the first of a repeated header, as the ASGI route
             if name == b"content-length":
                 length = value
@@ -159,10 +184,12 @@ class PredictProtocol(HttpToolsProtocol):
                 simulated_time = value.decode("latin-1")
             elif name == b"transfer-encoding":
                 return None
+            elif name == b"x-forwarded-for":
+                forwarded_for.append(value)
         if length is None or not length.isdigit() or int(length) > self._limit:
             return None  # the ASGI route answers these with its error body
         version = parser.get_http_version()
-        return PredictionCycle(
+        cycle = PredictionCycle(
             keep_alive=version != "1.0" and parser.should_keep_alive(),
             http_version=version,
             request_id=request_id,
@@ -170,6 +197,8 @@ class PredictProtocol(HttpToolsProtocol):
             simulated_time=simulated_time,
             start=time.perf_counter(),
         )
+        cycle.forwarded_for = forwarded_for
+        return cycle
 
     def on_body(self, body: bytes) -> None:
         """Collect a prediction's body; uvicorn's for every other request."""
@@ -231,9 +260,13 @@ class PredictProtocol(HttpToolsProtocol):
         cycle.response_complete = True
         serving.answered(status, cycle.start)
         if self.access_log:  # uvicorn's access-log line, as its ASGI cycle writes it
-            client = "%s:%d" % self.client if self.client else ""  # noqa: UP031 - uvicorn's
             self.access_logger.info(
-                '%s - "%s %s HTTP/%s" %d', client, "POST", "/predict", cycle.http_version, status
+                '%s - "%s %s HTTP/%s" %d',
+                self._client_text(cycle),
+                "POST",
+                "/predict",
+                cycle.http_version,
+                status,
             )
         if cycle.disconnected or self.transport.is_closing():
             return
@@ -246,6 +279,17 @@ class PredictProtocol(HttpToolsProtocol):
         if not cycle.keep_alive:
             self.transport.close()
         self.on_response_complete()
+
+    def _client_text(self, cycle: PredictionCycle) -> str:
+        """``host:port`` of the client, through a trusted proxy as uvicorn's middleware does."""
+        client = self.client
+        proxies = self._proxies
+        if cycle.forwarded_for and proxies is not None and client and client[0] in proxies:
+            chain = b", ".join(cycle.forwarded_for).decode("latin-1")
+            host, port = proxies.get_trusted_client_address(chain)
+            if host:
+                client = (host, port)
+        return "%s:%d" % client if client else ""  # noqa: UP031 - uvicorn's format
 
     def _default_head(self) -> bytes:
         """uvicorn's default headers (the date, refreshed each second), as bytes."""

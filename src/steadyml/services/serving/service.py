@@ -319,12 +319,11 @@ class PredictionService:
     def _queue_log(self, rendered: Rendered, rows: LogRows | None) -> Rendered:
         """Queue ``rows`` (the batch's log rows to keep); ``rendered`` with its receipt.
 
-        The writer builds the Arrow rows of everything queued at once: a second of
-        batches when relaxed, the batches queued since its last fsync when strict.
-        Building them here instead, so that the batch thread would work while the writer
-        fsyncs, cost strict mode 12-30 % of its throughput: the batch thread is the
-        busier of the two (CPU per request 350 µs against 253, one worker at 32
-        connections).
+        The writer builds the Arrow rows of many batches at once, off this thread: a
+        second of batches when relaxed; when strict it journals each commit's batches
+        in their own form first and builds their rows in bulk later. Building them here
+        instead, so that the batch thread would work while the writer fsyncs, cost
+        strict mode 12-30 % of its throughput: the batch thread is the busier of the two.
         """
         count = 0 if rows is None else rows.num_rows
         ack = None

@@ -65,7 +65,7 @@ class WriterStats:
     dropped_rows
         Rows refused because the queue was full, or lost because the writer gave up.
     written_rows
-        Rows made durable in open segments.
+        Rows made durable, in open segments or (strict mode) in the journal.
     sealed_segments
         Segments sealed into Parquet.
     last_fsync_ms

@@ -44,6 +44,7 @@ class LoadedJournal:
     header: JournalHeader
     items: list[Item]
     rows: int
+    admitter: BatchAdmitter
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def load_journals(table_root: Path, service: str, worker: str, codecs: Codecs) -
             )
             unreadable.append(target)
             continue
-        replayable.append(LoadedJournal(entry, header, items, rows))
+        replayable.append(LoadedJournal(entry, header, items, rows, admitter))
     return LoadedJournals(replayable, tuple(removed), tuple(unreadable))
 
 
@@ -127,10 +128,7 @@ def replay_journal(
         on_error=errors.append,
         next_seq=next_seq,
     )
-    admitter = BatchAdmitter(
-        header.schema, header.time_column, {"service": service, "worker": worker}
-    )
-    table = to_table(loaded.items, admitter) if loaded.items else None
+    table = to_table(loaded.items, loaded.admitter) if loaded.items else None
     try:
         if table is not None and table.num_rows:
             _, failed = files.write([table], mark=header.token)
@@ -140,6 +138,4 @@ def replay_journal(
         sealed = files.seal_all()
     finally:
         files.close_files()
-    if errors:
-        raise errors[0]
     return sealed, files.next_seq

@@ -68,16 +68,20 @@ class OpenSegment:
         The partition hour key.
     opened_at
         Clock time the segment was opened (drives age-based rotation).
+    schema
+        The schema its stream was opened with.
     """
 
-    def __init__(self, file: AppendOnlyFile, key: int, opened_at: datetime) -> None:
+    def __init__(
+        self, file: AppendOnlyFile, key: int, opened_at: datetime, schema: pa.Schema
+    ) -> None:
         self.file = file
         self.path = file.path
         self.key = key
         self.opened_at = opened_at
         self.rows = 0
         self.durable_rows = 0
-        self._schema: pa.Schema | None = None
+        self.schema = schema
 
     @classmethod
     def create(
@@ -85,9 +89,7 @@ class OpenSegment:
     ) -> OpenSegment:
         """Create a new open segment file holding only the schema, made durable."""
         path = directory / open_name(worker, secrets.token_hex(8))
-        segment = cls(AppendOnlyFile.create(path, schema.serialize()), key, opened_at)
-        segment._schema = schema
-        return segment
+        return cls(AppendOnlyFile.create(path, schema.serialize()), key, opened_at, schema)
 
     @property
     def closed(self) -> bool:
@@ -114,7 +116,7 @@ class OpenSegment:
         """
         chunks = [batch.serialize() for batch in table.to_batches()]
         if mark is not None:
-            chunks.insert(0, mark_message(self._schema or table.schema, mark))
+            chunks.insert(0, mark_message(self.schema, mark))
         self.file.write(chunks)
         self.rows += table.num_rows
 

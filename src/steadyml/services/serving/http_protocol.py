@@ -115,6 +115,7 @@ class PredictionCycle:
         event_time: str | None,
         simulated_time: str | None,
         start: float,
+        forwarded_for: list[bytes],
     ) -> None:
         self.keep_alive = keep_alive
         self.http_version = http_version
@@ -123,7 +124,7 @@ class PredictionCycle:
         self.simulated_time = simulated_time
         self.start = start
         self.chunks: list[bytes] = []
-        self.forwarded_for: list[bytes] = []
+        self.forwarded_for = forwarded_for
         self.response_complete = False
         self.disconnected = False
         self.message_event = _NO_EVENT
@@ -189,16 +190,15 @@ class PredictProtocol(HttpToolsProtocol):
         if length is None or not length.isdigit() or int(length) > self._limit:
             return None  # the ASGI route answers these with its error body
         version = parser.get_http_version()
-        cycle = PredictionCycle(
+        return PredictionCycle(
             keep_alive=version != "1.0" and parser.should_keep_alive(),
             http_version=version,
             request_id=request_id,
             event_time=event_time,
             simulated_time=simulated_time,
             start=time.perf_counter(),
+            forwarded_for=forwarded_for,
         )
-        cycle.forwarded_for = forwarded_for
-        return cycle
 
     def on_body(self, body: bytes) -> None:
         """Collect a prediction's body; uvicorn's for every other request."""

@@ -161,6 +161,8 @@ def train(
     in_order: bool = False,
     reason: str = "",
     progress: Progress | None = None,
+    actor: str | None = None,
+    at: datetime | None = None,
 ) -> TrainResult:
     """Run the whole pipeline and register the new version with alias ``candidate``.
 
@@ -179,6 +181,9 @@ def train(
         Why this model is trained (recorded on the run and in the audit log).
     progress
         Called with a short message at each step.
+    actor, at
+        Who trains and when, for the audit log; default: the settings' actor, now. An
+        automatic retrain passes its own actor and its clock (simulated time in a replay).
     """
     started = time.perf_counter()
     say = progress or (lambda _message: None)
@@ -242,6 +247,8 @@ def train(
         train_rows=train_rows,
         test_rows=test_rows,
         reason=reason,
+        actor=actor or workspace.settings.actor,
+        at=at,
     )
     return TrainResult(
         version=version,
@@ -284,10 +291,11 @@ def _log_and_register(
     train_rows: pl.DataFrame,
     test_rows: pl.DataFrame,
     reason: str,
+    actor: str,
+    at: datetime | None,
 ) -> tuple[int, str]:
     registry: Registry = workspace.registry
     store: Store = workspace.store
-    settings = workspace.settings
     commit = git_commit(spec.base_dir)
     trained_at = datetime.now(UTC)
     # the drift reference: a profile of every training row's raw inputs and the model's
@@ -361,18 +369,20 @@ def _log_and_register(
         version=version,
         previous_version=previous_candidate,
         action="train",
-        actor=settings.actor,
+        actor=actor,
         reason=reason or "trained",
         gate_passed=None,
         evidence={"run_id": run_id, "metrics": evaluation.flat_metrics()},
+        at=at,
     )
     store.record_action(
         service=spec.service,
         action="train",
-        actor=settings.actor,
+        actor=actor,
         reason=reason or "trained",
         target=f"version {version}",
         evidence={"run_id": run_id, "data_fingerprint": fingerprint},
+        at=at,
     )
     return version, run_id
 

@@ -259,6 +259,9 @@ def test_retrain_trains_and_gates_but_promotes_only_when_allowed(project: Servic
         assert ws.store.latest_gate_result("employment", 3) is not None
         [entry] = audit(ws, "retrain")
         assert entry.incident_id == incident
+        # the candidate's training is the responder's act, on the responder's clock
+        [trained] = [e for e in audit(ws, "train") if e.target == "version 3"]
+        assert (trained.actor, trained.at) == (ACTOR, T0)
 
 
 def test_a_database_outage_skips_rounds_then_the_action_runs_once(project: ServiceSpec) -> None:

@@ -175,6 +175,8 @@ class Executors:
                 frame=data.frame,
                 in_order=data.frame is not None,
                 reason=reason,
+                actor=ACTOR,
+                at=self.responses.clock.now(),
             )
             report = run_gate(self.workspace, candidate=trained.version)
             result: dict[str, Any] = {

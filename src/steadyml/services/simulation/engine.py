@@ -268,12 +268,17 @@ class Simulation:
                     )
                 clock.set(stop)
                 report = monitor.run_once()
-                actions = [
-                    Action(e.at, e.action, e.actor, e.reason, e.target, e.incident_id)
+                # one read: a background retrain may add an entry between two reads
+                fresh = [
+                    e
                     for e in workspace.store.audit_log(spec.service, limit=50)
                     if e.id not in seen_actions
                 ]
-                seen_actions.update(e.id for e in workspace.store.audit_log(spec.service, limit=50))
+                seen_actions.update(e.id for e in fresh)
+                actions = [
+                    Action(e.at, e.action, e.actor, e.reason, e.target, e.incident_id)
+                    for e in fresh
+                ]
                 result.ticks.append(
                     Tick(at, stop, mode, frame.height, dict(statuses), fed["label"],
                          [f"{a.rule}:{a.subject}" if a.subject else a.rule for a in report.fired],

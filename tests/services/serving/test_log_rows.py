@@ -109,6 +109,34 @@ def test_journaled_rows_build_the_same_table(
     assert expected.column("request_id").to_pylist()[-1] == parts[1].outcome.request_ids[2]
 
 
+def test_journaled_frames_are_arrow_streams_any_version_reads(
+    project: ServiceSpec, workspace: Workspace, rows: list[dict[str, Any]]
+) -> None:
+    """A journal may outlive a Polars upgrade (a crash, an upgrade, a restart): its frames
+    are Arrow IPC streams, which pyarrow alone reads back, not Polars' own serialization."""
+
+    async def scenario() -> LogRows:
+        service = PredictionService(project, workspace=workspace)
+        await service.start()
+        try:
+            done = service._process(_jobs(service, [rows[0], [rows[1], rows[2]]]))
+            assert done.rows is not None
+            return done.rows
+        finally:
+            await service.stop()
+
+    logged = asyncio.run(scenario())
+    pieces = [bytes(piece) for piece in logged.to_journal()]
+    head = orjson.loads(pieces[1])
+    frames = [size for size in head["frames"] if size is not None]
+    expected = [f for f in (logged.outcome.inputs, logged.outcome.features) if f is not None]
+    assert len(frames) == len(expected) == 2
+    for piece, size, frame in zip(pieces[-2:], frames, expected, strict=True):
+        assert len(piece) == size
+        table = frame.to_arrow()  # Polars writes strings as views; the values are the same
+        assert pa.ipc.open_stream(piece).read_all().cast(table.schema).equals(table)
+
+
 @pytest.mark.parametrize("cut", [0, 3, 40, -1])
 def test_a_damaged_journaled_outcome_is_refused_by_name(
     project: ServiceSpec, workspace: Workspace, rows: list[dict[str, Any]], cut: int

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -83,8 +84,9 @@ def test_a_failed_write_leaves_no_garbage(tmp_path: Path, monkeypatch: pytest.Mo
     segment.sync()
     good = segment.size
 
-    def half_then_full(fd: int, data: bytes | memoryview) -> None:
-        os.write(fd, bytes(data)[: len(data) // 2])
+    def half_then_full(fd: int, chunks: Sequence[bytes | memoryview]) -> int:
+        data = b"".join(bytes(chunk) for chunk in chunks)
+        os.write(fd, data[: len(data) // 2])
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(append_file, "write_all", half_then_full)

@@ -372,11 +372,11 @@ def test_disk_errors_are_counted_and_retried(
     real = append_file_module.write_all
     failures = {"left": 3}
 
-    def flaky(fd: int, data: bytes | memoryview) -> None:
+    def flaky(fd: int, chunks: Sequence[bytes | memoryview]) -> int:
         if failures["left"] > 0:
             failures["left"] -= 1
             raise OSError(errno.ENOSPC, "No space left on device")
-        real(fd, data)
+        return real(fd, chunks)
 
     monkeypatch.setattr(append_file_module, "write_all", flaky)
     writer = writers(durability="strict", flush_interval=0.05)
@@ -395,7 +395,7 @@ def test_disk_errors_are_counted_and_retried(
 def test_close_gives_up_on_a_dead_disk(
     writers: Callable[..., PredictionLogWriter], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def dead(fd: int, data: bytes | memoryview) -> None:
+    def dead(fd: int, chunks: Sequence[bytes | memoryview]) -> int:
         raise OSError(errno.EIO, "Input/output error")
 
     monkeypatch.setattr(append_file_module, "write_all", dead)

@@ -7,6 +7,8 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from steadyml.services.serving.batcher import Job, MicroBatcher
 from steadyml.services.workspace import Workspace
 from steadyml.spec import ServiceSpec
@@ -109,3 +111,46 @@ def test_concurrent_requests_share_micro_batches(
     batches = metric(text, "steadyml_batch_size_count")
     assert metric(text, "steadyml_batch_size_sum") == 60.0
     assert 1 <= batches < 60
+
+
+def test_the_wait_timer_dispatches_without_reading_the_clock_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """uvloop keeps timer time in whole milliseconds: a timer can fire before
+    ``perf_counter`` says the wait is over, and one due in under 0.5 ms runs at once. A
+    batcher that re-read the clock when its timer fired re-armed timers in a loop; its
+    timer now dispatches what is queued. Here the clock stands still: re-reading it
+    would wait for ever."""
+    import types
+
+    from steadyml.services.serving import batcher as batcher_module
+
+    frozen = time.perf_counter()
+    monkeypatch.setattr(batcher_module, "time", types.SimpleNamespace(perf_counter=lambda: frozen))
+    looks: list[int] = []
+
+    def done(jobs: list[Job], result: Any, error: BaseException | None) -> None:
+        for item in jobs:
+            item.future.set_result((200, b""))
+
+    async def main() -> None:
+        batcher = MicroBatcher(lambda jobs: None, done, max_batch_size=64, max_wait_ms=5)
+        real = batcher._dispatch
+
+        def counted(*args: bool) -> None:
+            looks.append(len(looks))
+            real(*args)
+
+        batcher._dispatch = counted  # type: ignore[method-assign,assignment]
+        for tag in range(3):  # batches of 8 rows: the batcher now waits for company
+            item = job(8, tag)
+            batcher.submit(item)
+            await item.future
+        looks.clear()
+        item = job(1, 99)
+        batcher.submit(item)
+        await asyncio.wait_for(item.future, 2.0)
+        batcher.close()
+
+    asyncio.run(main())
+    assert len(looks) == 2  # the first look arms the timer; the timer dispatches

@@ -171,7 +171,7 @@ class MicroBatcher:
     def _target(self) -> float:
         return min(float(self.max_batch_size), self._average)
 
-    def _dispatch(self) -> None:
+    def _dispatch(self, waited_enough: bool = False) -> None:
         self._scheduled = False
         self._timer = None
         loop = self._loop
@@ -179,10 +179,14 @@ class MicroBatcher:
             if not self._busy and not self._queue:
                 self._idle.set()
             return
-        if self.max_wait > 0 and self._queued_rows < self._target() - 0.5:
+        if not waited_enough and self.max_wait > 0 and self._queued_rows < self._target() - 0.5:
             waited = time.perf_counter() - self._queue[0].start
             if waited < self.max_wait:
-                self._timer = loop.call_later(self.max_wait - waited, self._dispatch)
+                # the timer's expiry dispatches whatever is queued, without looking at the
+                # clock again: uvloop keeps time in whole milliseconds and runs a timer due
+                # in under 0.5 ms at once, so re-checking would spin the loop, re-arming a
+                # zero-delay timer until perf_counter catches up
+                self._timer = loop.call_later(self.max_wait - waited, self._dispatch, True)
                 return
         batch = [self._queue.popleft()]
         rows = batch[0].size

@@ -155,7 +155,7 @@ class Journal:
             length = 0
             crc = 0
             for piece in body:
-                length += len(memoryview(piece))
+                length += memoryview(piece).nbytes  # bytes, as write_all counts them
                 crc = zlib.crc32(piece, crc)
             chunks.append(_FRAME.pack(length, crc))
             chunks.extend(body)
